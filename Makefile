@@ -1,0 +1,33 @@
+# One-command setup: `make run` serves the app (sandbox mode with no configuration), `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 7071
+AZURITE_VERSION := 3.35.0
+AZURITE := .tools/node_modules/.bin/azurite-table
+
+.PHONY: run test bench venv azurite clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+$(AZURITE):
+	npm install --silent --no-audit --no-fund --prefix .tools azurite@$(AZURITE_VERSION)
+
+azurite: $(AZURITE)
+
+run: venv
+	PORT=$(PORT) $(PY) -m dataverse serve
+
+test: venv azurite
+	AZURITE_TABLE_BIN=$(abspath $(AZURITE)) $(PY) -m pytest -q $(PYTEST_ARGS)
+
+bench: venv
+	$(PY) -m benchmarks
+
+clean:
+	rm -rf $(VENV) .tools .pytest_cache

@@ -1,0 +1,1 @@
+"""Dataverse MCP: an MCP server on Azure Functions that lets ChatGPT and Claude work with Dataverse as the user."""
