@@ -1,0 +1,76 @@
+"""Dataverse Web API client: requests, paging, errors, retries, OData and FetchXML helpers, metadata.
+
+Imports nothing from the rest of the project. Start with `create_http_client()` (one per process) and
+`DataverseClient(environment_url, token_source, http=...)`.
+"""
+
+from .client import DataverseClient, TokenSource, create_http_client
+from .errors import (
+    AuthenticationError,
+    BadRequestError,
+    ConcurrencyError,
+    DataverseConnectionError,
+    DataverseError,
+    DataverseTimeoutError,
+    NotFoundError,
+    OutcomeUnknownError,
+    PayloadTooLargeError,
+    PermissionDeniedError,
+    ServerError,
+    ThrottledError,
+    UrlTooLongError,
+)
+from .fetchxml import InvalidFetchXmlError, entity_name, validate_fetch_xml, with_paging
+from .models import (
+    ChoiceOption,
+    ColumnMetadata,
+    FetchPage,
+    ManyToOneRelationship,
+    OneToManyRelationship,
+    Page,
+    TableMetadata,
+    TableSummary,
+    UserProfile,
+    WhoAmI,
+)
+from .odata import format_guid, quote_string, validate_identifier, validate_logical_name
+from .retry import RequestInfo, RetryPolicy
+
+__all__ = [
+    "AuthenticationError",
+    "BadRequestError",
+    "ChoiceOption",
+    "ColumnMetadata",
+    "ConcurrencyError",
+    "DataverseClient",
+    "DataverseConnectionError",
+    "DataverseError",
+    "DataverseTimeoutError",
+    "FetchPage",
+    "InvalidFetchXmlError",
+    "ManyToOneRelationship",
+    "NotFoundError",
+    "OneToManyRelationship",
+    "OutcomeUnknownError",
+    "Page",
+    "PayloadTooLargeError",
+    "PermissionDeniedError",
+    "RequestInfo",
+    "RetryPolicy",
+    "ServerError",
+    "TableMetadata",
+    "TableSummary",
+    "ThrottledError",
+    "TokenSource",
+    "UrlTooLongError",
+    "UserProfile",
+    "WhoAmI",
+    "create_http_client",
+    "entity_name",
+    "format_guid",
+    "quote_string",
+    "validate_fetch_xml",
+    "validate_identifier",
+    "validate_logical_name",
+    "with_paging",
+]

@@ -1,0 +1,316 @@
+"""The Dataverse Web API client: one environment, one signed-in user's token source, a shared pooled httpx client.
+
+Every request carries the OData headers and a fresh bearer token, goes through `retry.send_with_retries`, and turns
+failures into the `errors` hierarchy. Paths and query options are built only from validated pieces (`odata`), so no
+caller input can change the request path or add query parameters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json as jsonlib
+import re
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+import httpx
+
+from . import metadata
+from .errors import MAX_URL_LENGTH, AuthenticationError, UrlTooLongError
+from .fetchxml import parse_paging_cookie_annotation, validate_fetch_xml
+from .models import FetchPage, Page, TableMetadata, TableSummary, UserProfile, WhoAmI
+from .odata import (
+    collection_path,
+    encode_query,
+    format_guid,
+    record_path,
+    select_option,
+    validate_orderby,
+    validate_query_expression,
+)
+from .retry import OnResponse, RetryPolicy, send_with_retries
+from .wire import (
+    ALL_ANNOTATIONS,
+    FETCH_PAGING_ANNOTATIONS,
+    check_next_link,
+    check_path,
+    created_id,
+    if_match,
+    json_body,
+    normalise_environment_url,
+    page_from,
+    positive_int,
+    prefer_header,
+    value_rows,
+)
+
+TokenSource = Callable[[], Awaitable[str]]
+
+
+def create_http_client(
+    *, transport: httpx.AsyncBaseTransport | None = None, timeout: float = 30.0
+) -> httpx.AsyncClient:
+    """The process-wide pooled client: HTTP/1.1 keep-alive, bounded pool, no redirects (a bearer token never follows
+    a redirect to another host)."""
+    return httpx.AsyncClient(
+        transport=transport,
+        timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+        limits=httpx.Limits(max_connections=100, max_keepalive_connections=50, keepalive_expiry=60.0),
+        follow_redirects=False,
+        headers={"User-Agent": "dataverse-mcp"},
+    )
+
+
+class DataverseClient:
+    """Calls one Dataverse environment's Web API as whoever `token_source` returns tokens for."""
+
+    def __init__(
+        self,
+        environment_url: str,
+        token_source: TokenSource,
+        *,
+        http: httpx.AsyncClient,
+        retry: RetryPolicy | None = None,
+        api_version: str = "v9.2",
+        on_response: OnResponse | None = None,
+    ) -> None:
+        if not re.fullmatch(r"v\d+\.\d+", api_version):
+            raise ValueError(f"api_version must look like 'v9.2', not {api_version!r}")
+        self.environment_url = normalise_environment_url(environment_url)
+        self.api_url = f"{self.environment_url}/api/data/{api_version}/"
+        self._token_source = token_source
+        self._http = http
+        self._retry = retry or RetryPolicy()
+        self._on_response = on_response
+
+    # --- reading -------------------------------------------------------------------------------------------------
+    async def query(
+        self,
+        entity_set: str,
+        *,
+        select: Sequence[str] | None = None,
+        filter: str | None = None,
+        orderby: str | None = None,
+        top: int | None = None,
+        expand: str | None = None,
+        count: bool = False,
+        page_size: int | None = None,
+        annotations: bool = True,
+    ) -> Page:
+        params: dict[str, str] = {}
+        if select:
+            params["$select"] = select_option(select)
+        if filter is not None:
+            params["$filter"] = validate_query_expression(filter, option="$filter")
+        if orderby is not None:
+            params["$orderby"] = validate_orderby(orderby)
+        if top is not None:
+            params["$top"] = str(positive_int(top, "top"))
+        if expand is not None:
+            params["$expand"] = validate_query_expression(expand, option="$expand")
+        if count:
+            params["$count"] = "true"
+        _, body = await self._request(
+            "GET", collection_path(entity_set), params=params, prefer=prefer_header(annotations, page_size)
+        )
+        return page_from(body)
+
+    async def query_next(self, next_link: str, *, page_size: int | None = None, annotations: bool = True) -> Page:
+        """Follow an `@odata.nextLink`, sent exactly as Dataverse gave it (with the same page size as before)."""
+        check_next_link(next_link, self.api_url)
+        _, body = await self._request("GET", next_link, prefer=prefer_header(annotations, page_size), absolute=True)
+        return page_from(body)
+
+    async def fetch_xml(self, entity_set: str, fetch_xml: str, *, annotations: bool = True) -> FetchPage:
+        validate_fetch_xml(fetch_xml)
+        prefer = [ALL_ANNOTATIONS if annotations else FETCH_PAGING_ANNOTATIONS]
+        _, body = await self._request("GET", collection_path(entity_set), params={"fetchXml": fetch_xml}, prefer=prefer)
+        rows = value_rows(body)
+        next_page, cookie = parse_paging_cookie_annotation(body.get("@Microsoft.Dynamics.CRM.fetchxmlpagingcookie"))
+        more = body.get("@Microsoft.Dynamics.CRM.morerecords", False)
+        return FetchPage(
+            rows=rows,
+            more_records=more is True or str(more).lower() == "true",
+            paging_cookie=cookie,
+            next_page=next_page,
+        )
+
+    async def retrieve(
+        self,
+        entity_set: str,
+        record_id: str,
+        *,
+        select: Sequence[str] | None = None,
+        expand: str | None = None,
+        annotations: bool = True,
+    ) -> dict[str, Any]:
+        """One row, raw, including `@odata.etag` (for If-Match on a later update or delete)."""
+        params: dict[str, str] = {}
+        if select:
+            params["$select"] = select_option(select)
+        if expand is not None:
+            params["$expand"] = validate_query_expression(expand, option="$expand")
+        response, body = await self._request(
+            "GET", record_path(entity_set, record_id), params=params, prefer=prefer_header(annotations, None)
+        )
+        row = dict(body) if isinstance(body, dict) else {}
+        if "@odata.etag" not in row and response.headers.get("etag"):
+            row["@odata.etag"] = response.headers["etag"]
+        return row
+
+    async def whoami(self) -> WhoAmI:
+        _, body = await self._request("GET", "WhoAmI")
+        return WhoAmI(
+            user_id=format_guid(body["UserId"]),
+            business_unit_id=format_guid(body["BusinessUnitId"]),
+            organization_id=format_guid(body["OrganizationId"]),
+        )
+
+    async def get_user_profile(self, user_id: str) -> UserProfile:
+        user_id = format_guid(user_id)
+        (_, user), (_, settings) = await asyncio.gather(
+            self._request(
+                "GET",
+                f"systemusers({user_id})",
+                params={"$select": "fullname,internalemailaddress,_businessunitid_value"},
+                prefer=[ALL_ANNOTATIONS],
+            ),
+            self._request("GET", f"usersettingscollection({user_id})", params={"$select": "timezonecode"}),
+        )
+        timezone = settings.get("timezonecode")
+        return UserProfile(
+            user_id=user_id,
+            full_name=user.get("fullname") or "",
+            email=user.get("internalemailaddress") or None,
+            business_unit=user.get("_businessunitid_value@OData.Community.Display.V1.FormattedValue") or None,
+            timezone_code=int(timezone) if timezone is not None else None,
+        )
+
+    async def list_tables(self) -> list[TableSummary]:
+        return await metadata.list_table_summaries(self._get_json)
+
+    async def get_table(self, logical_name: str) -> TableMetadata:
+        """Columns (with choices, lookup targets, lengths) and relationships of one table, in one concurrent round."""
+        return await metadata.get_table_metadata(self._get_json, logical_name)
+
+    # --- writing -------------------------------------------------------------------------------------------------
+    async def create(self, entity_set: str, body: dict[str, Any]) -> str:
+        """Create a row and return its id. Never retried: a failure after sending raises OutcomeUnknownError."""
+        if not isinstance(body, dict):
+            raise TypeError("create expects the new row as a dict of column values")
+        response, created = await self._request(
+            "POST",
+            collection_path(entity_set),
+            json=body,
+            idempotent=False,
+            outcome_hint=f"Query {entity_set} for the record before creating it again, or a duplicate may result.",
+        )
+        return created_id(response, created)
+
+    async def update(self, entity_set: str, record_id: str, body: dict[str, Any], *, etag: str | None = None) -> None:
+        """PATCH with If-Match (the row's ETag, or * for "must exist"): never an upsert.
+
+        Raises NotFoundError if the row is missing and ConcurrencyError if the ETag is stale."""
+        if not isinstance(body, dict):
+            raise TypeError("update expects the changed columns as a dict")
+        await self._request(
+            "PATCH",
+            record_path(entity_set, record_id),
+            json=body,
+            headers={"If-Match": if_match(etag)},
+            idempotent=True,
+            outcome_hint="Retrieve the record to see whether the change was applied.",
+        )
+
+    async def delete(self, entity_set: str, record_id: str, *, etag: str | None = None) -> None:
+        """DELETE; with an ETag it is conditional (412 if the row changed) and safe to retry."""
+        headers = {"If-Match": if_match(etag)} if etag is not None else {}
+        await self._request(
+            "DELETE",
+            record_path(entity_set, record_id),
+            headers=headers,
+            idempotent=etag is not None,
+            outcome_hint="Retrieve the record to see whether it still exists before deleting again.",
+        )
+
+    # --- escape hatch --------------------------------------------------------------------------------------------
+    async def request_json(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+    ) -> tuple[httpx.Response, Any]:
+        """Any Web API call: `path` relative to api_url (`accounts(<id>)/nav/$ref`) or an absolute path under the
+        environment (`/api/search/v2.0/query`). Retried only when idempotent (default: GET, or PATCH/PUT/DELETE with
+        If-Match); pass idempotent=True for a POST that only reads."""
+        method = method.upper()
+        check_path(path)
+        extra = dict(headers or {})
+        if any(name.lower() == "authorization" for name in extra):
+            raise ValueError("request_json sets Authorization itself; do not pass it in headers")
+        if idempotent is None:
+            has_if_match = any(name.lower() == "if-match" for name in extra)
+            idempotent = method in ("GET", "HEAD") or (method in ("PATCH", "PUT", "DELETE") and has_if_match)
+        return await self._request(method, path, params=params, json=json, headers=extra, idempotent=idempotent)
+
+    # --- plumbing ------------------------------------------------------------------------------------------------
+    async def _get_json(self, path: str, params: Mapping[str, str]) -> Any:
+        _, body = await self._request("GET", path, params=params)
+        return body
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        prefer: Sequence[str] = (),
+        idempotent: bool | None = None,
+        absolute: bool = False,
+        outcome_hint: str = "Check whether it took effect before repeating it.",
+    ) -> tuple[httpx.Response, Any]:
+        url = path if absolute else self._url(path, params or {})
+        if method == "GET" and len(url) > MAX_URL_LENGTH:
+            raise UrlTooLongError(len(url), what="FetchXML query" if params and "fetchXml" in params else "query")
+        content = jsonlib.dumps(json, ensure_ascii=False).encode("utf-8") if json is not None else None
+
+        async def build_request() -> httpx.Request:
+            request_headers = {
+                "Authorization": f"Bearer {await self._get_token()}",
+                "Accept": "application/json",
+                "OData-MaxVersion": "4.0",
+                "OData-Version": "4.0",
+            }
+            if prefer:
+                request_headers["Prefer"] = ",".join(prefer)
+            if content is not None:
+                request_headers["Content-Type"] = "application/json; charset=utf-8"
+            request_headers.update(headers or {})
+            return self._http.build_request(method, url, headers=request_headers, content=content)
+
+        response = await send_with_retries(
+            self._http,
+            build_request,
+            policy=self._retry,
+            idempotent=method == "GET" if idempotent is None else idempotent,
+            on_response=self._on_response,
+            outcome_hint=outcome_hint,
+        )
+        return response, json_body(response)
+
+    async def _get_token(self) -> str:
+        token = await self._token_source()
+        if not isinstance(token, str) or not token.strip():
+            raise AuthenticationError("No Dataverse access token is available for the signed-in user")
+        return token.strip()
+
+    def _url(self, path: str, params: Mapping[str, str]) -> str:
+        base = self.environment_url + path if path.startswith("/") else self.api_url + path
+        query = encode_query(params)
+        return f"{base}?{query}" if query else base

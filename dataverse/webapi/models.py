@@ -1,0 +1,104 @@
+"""The typed results the Dataverse client returns: query pages, identity, and table metadata."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Page:
+    """One page of an OData query. Rows are raw Dataverse rows (annotations included when asked for)."""
+
+    rows: list[dict[str, Any]]
+    next_link: str | None  # pass to DataverseClient.query_next unedited; None on the last page
+    count: int | None  # @odata.count when count=True (Dataverse caps it at 5,000)
+
+
+@dataclass
+class FetchPage:
+    """One page of a FetchXML query."""
+
+    rows: list[dict[str, Any]]
+    more_records: bool
+    paging_cookie: str | None  # decoded, ready for fetchxml.with_paging(paging_cookie=...)
+    next_page: int | None = None  # the page number Dataverse's cookie names for the next request
+
+
+@dataclass(frozen=True)
+class WhoAmI:
+    user_id: str
+    business_unit_id: str
+    organization_id: str
+
+
+@dataclass(frozen=True)
+class UserProfile:
+    user_id: str
+    full_name: str
+    email: str | None
+    business_unit: str | None  # the business unit's name
+    timezone_code: int | None  # usersettings.timezonecode (a Windows time zone index)
+
+
+@dataclass(frozen=True)
+class TableSummary:
+    logical_name: str
+    entity_set: str
+    display_name: str | None
+    primary_id: str
+    primary_name: str | None
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class ChoiceOption:
+    value: int
+    label: str
+    state: int | None = None  # Status options: the statecode this status belongs to
+
+
+@dataclass(frozen=True)
+class ColumnMetadata:
+    logical_name: str
+    type: str  # AttributeType: String, Memo, Integer, Money, Picklist, Lookup, ...
+    display_name: str | None
+    required_level: str  # None | SystemRequired | ApplicationRequired | Recommended
+    valid_for_create: bool
+    valid_for_update: bool
+    options: list[ChoiceOption] | None = None  # Picklist/State/Status/Boolean/MultiSelectPicklist
+    targets: list[str] | None = None  # Lookup/Customer/Owner: referenced table logical names
+    max_length: int | None = None  # String/Memo
+
+
+@dataclass(frozen=True)
+class ManyToOneRelationship:
+    schema_name: str
+    referencing_attribute: str  # the lookup column on this table
+    referenced_entity: str
+    referenced_attribute: str
+    navigation_property: str  # ReferencingEntityNavigationPropertyName: use with @odata.bind and $expand
+
+
+@dataclass(frozen=True)
+class OneToManyRelationship:
+    schema_name: str
+    referencing_entity: str  # the table whose rows point at this one
+    referencing_attribute: str
+    navigation_property: str  # ReferencedEntityNavigationPropertyName: a collection, e.g. Account_Tasks
+    cascade_delete: str  # Cascade | RemoveLink | Restrict | NoCascade
+
+
+@dataclass(frozen=True)
+class TableMetadata:
+    table: TableSummary
+    columns: list[ColumnMetadata]
+    many_to_one: list[ManyToOneRelationship] = field(default_factory=list)
+    one_to_many: list[OneToManyRelationship] = field(default_factory=list)
+
+    def column(self, logical_name: str) -> ColumnMetadata:
+        """The column with this logical name; KeyError if the table has none."""
+        for column in self.columns:
+            if column.logical_name == logical_name:
+                return column
+        raise KeyError(logical_name)
