@@ -1,0 +1,59 @@
+"""Shared state for the OAuth server and the tools: a small async key-value store with ETags and expiry.
+
+`create_store(...)` returns Table Storage when a connection string or endpoint is configured, else an in-memory
+store (sandbox and local runs). See `protocol` for the contract and `errors` for the exception hierarchy.
+"""
+
+from __future__ import annotations
+
+from .errors import (
+    ConcurrencyError,
+    RecordExistsError,
+    RecordNotFoundError,
+    RecordTooLargeError,
+    StorageError,
+    StorageUnavailableError,
+)
+from .memory import MemoryStore
+from .protocol import Collection, Record, Store
+from .table import TableStore, create_table_store
+from .typed import TypedCollection
+
+__all__ = [
+    "Collection",
+    "ConcurrencyError",
+    "MemoryStore",
+    "Record",
+    "RecordExistsError",
+    "RecordNotFoundError",
+    "RecordTooLargeError",
+    "StorageError",
+    "StorageUnavailableError",
+    "Store",
+    "TableStore",
+    "TypedCollection",
+    "create_store",
+    "create_table_store",
+]
+
+
+def create_store(
+    *, connection_string: str = "", endpoint: str = "", managed_identity_client_id: str = "", table_prefix: str = ""
+) -> Store:
+    """Table Storage from a connection string (Azurite, local) or an endpoint with an Azure identity; else memory.
+
+    With an endpoint, the user-assigned managed identity `managed_identity_client_id` is used when given, otherwise
+    `DefaultAzureCredential` (which finds a system-assigned identity in Azure or a developer login locally).
+    """
+    if connection_string:
+        return create_table_store(connection_string=connection_string, table_prefix=table_prefix)
+    if endpoint:
+        from azure.identity.aio import DefaultAzureCredential, ManagedIdentityCredential
+
+        credential = (
+            ManagedIdentityCredential(client_id=managed_identity_client_id)
+            if managed_identity_client_id
+            else DefaultAzureCredential()
+        )
+        return create_table_store(endpoint=endpoint, credential=credential, table_prefix=table_prefix)
+    return MemoryStore()
