@@ -15,8 +15,8 @@ DEFAULT_REDIRECT_URIS = [
     "https://chatgpt.com/connector/oauth/*",
     "https://claude.ai/api/mcp/auth_callback",
     "https://claude.com/api/mcp/auth_callback",
-    "http://localhost:*/*",
-    "http://127.0.0.1:*/*",
+    "http://localhost:*/**",
+    "http://127.0.0.1:*/**",
 ]
 
 
@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     client_registration_ttl_seconds: int = Field(90 * 24 * 3600, description="DCR lifetime, renewed on use.")
     allowed_redirect_uris: CommaList = Field(
         default_factory=lambda: list(DEFAULT_REDIRECT_URIS),
-        description="Redirect URI patterns clients may register; `*` matches one path segment or a port.",
+        description="Redirect URI patterns clients may register: `*` matches a port or one path segment, `**` any path.",
     )
 
     # --- storage -----------------------------------------------------------------------------------------------------

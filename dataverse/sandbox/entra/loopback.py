@@ -1,0 +1,42 @@
+"""Serve an ASGI app on 127.0.0.1 (an OS-chosen port) in a background thread, for tests and demos that need real
+HTTP: MSAL speaks blocking HTTP, so the sandbox Entra must be a real server for it to reach.
+
+    with serve_on_loopback(lambda base_url: build_app(base_url)) as base_url:
+        ...   # base_url is "http://127.0.0.1:<port>"
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+
+@contextlib.contextmanager
+def serve_on_loopback(build_app: Callable[[str], Any], *, startup_timeout_seconds: float = 10.0) -> Iterator[str]:
+    """Bind a loopback port, build the app for that base URL, serve it until the block exits."""
+    import uvicorn  # a development dependency: only tests and the local demo serve this way
+
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    base_url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    config = uvicorn.Config(build_app(base_url), log_level="warning", access_log=False, lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True, name="loopback-http")
+    thread.start()
+    deadline = time.monotonic() + startup_timeout_seconds
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            listener.close()
+            raise RuntimeError("the loopback server did not start")
+        time.sleep(0.005)
+    try:
+        yield base_url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=startup_timeout_seconds)
+        listener.close()
