@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import quote, unquote
 
-from dataverse.sandbox.dataverse.model import ManyToOne, OneToMany, Row, SandboxError, Table
+from dataverse.sandbox.dataverse.model import LookupValue, ManyToOne, OneToMany, Row, SandboxError, Table
 
 BAD_QUERY = "0x80060888"
 SUPPORTED = frozenset({"$select", "$filter", "$orderby", "$top", "$expand", "$count", "$skiptoken", "$apply"})
@@ -20,8 +20,8 @@ _INNER_LAST = re.compile(r'last="\{?([0-9A-Fa-f-]{36})\}?"')
 
 
 def unknown_property(table: Table, name: str) -> SandboxError:
-    return SandboxError(400, BAD_QUERY,
-                        f"Could not find a property named '{name}' on type 'Microsoft.Dynamics.CRM.{table.logical_name}'.")
+    return SandboxError(400, BAD_QUERY, f"Could not find a property named '{name}' on type "
+                                        f"'Microsoft.Dynamics.CRM.{table.logical_name}'.")
 
 
 def check_option_names(params: list[tuple[str, str]]) -> dict[str, str]:
@@ -88,8 +88,8 @@ def _sort_key(value: object) -> tuple[int, object]:
         return (0, "")
     if isinstance(value, str):
         return (1, value.lower())
-    if hasattr(value, "id") and hasattr(value, "table"):
-        return (1, getattr(value, "id"))
+    if isinstance(value, LookupValue):
+        return (1, value.id)
     if isinstance(value, bool):
         return (1, int(value))
     return (1, value)
@@ -127,6 +127,9 @@ class Expand:
     target: Table | None = None  # single-valued: the referenced table (None for ownerid, which is polymorphic)
     many_to_one: list[ManyToOne] = field(default_factory=list)
     one_to_many: OneToMany | None = None
+    filter_text: str | None = None  # collection-valued only, like the three below
+    order: list[tuple[str, bool]] = field(default_factory=list)
+    top: int | None = None
 
 
 def _split_top_level(text: str) -> list[str]:
@@ -168,14 +171,21 @@ def parse_expand(table: Table, text: str | None, tables: dict[str, Table]) -> li
         select = None
         if nested:
             nested_options = dict(_nested_option(part) for part in nested.split(";"))
+            allowed = ("$select", "$filter", "$orderby", "$top") if one is not None else ("$select",)
             for name in nested_options:
-                if name not in ("$select", "$filter", "$orderby", "$top"):
-                    raise SandboxError(400, BAD_QUERY, f"The query parameter {name} is not supported in $expand")
+                if name not in allowed:
+                    raise SandboxError(400, BAD_QUERY, f"The query parameter {name} is not supported in $expand "
+                                                       f"of '{navigation}'")
             if target is not None:
                 select = parse_select(target, nested_options.get("$select"))
             elif "$select" in nested_options:
                 select = [name.strip() for name in nested_options["$select"].split(",")]
-        expands.append(Expand(navigation, select, target, many, one))
+        expand = Expand(navigation, select, target, many, one)
+        if nested and one is not None and target is not None:
+            expand.filter_text = nested_options.get("$filter")
+            expand.order = parse_orderby(target, nested_options.get("$orderby"))
+            expand.top = parse_top(nested_options.get("$top"))
+        expands.append(expand)
     return expands
 
 
@@ -195,7 +205,8 @@ def build_skiptoken(table: Table, page_rows: list[Row], next_page: int) -> str:
     first = str(page_rows[0][table.primary_id]).upper()
     last = str(page_rows[-1][table.primary_id]).upper()
     inner = f'<cookie page="{next_page - 1}"><{table.primary_id} last="{{{last}}}" first="{{{first}}}" /></cookie>'
-    cookie = f'<cookie pagenumber="{next_page}" pagingcookie="{_lower_hex(quote(inner, safe=""))}" istracking="False" />'
+    encoded = _lower_hex(quote(inner, safe=""))
+    cookie = f'<cookie pagenumber="{next_page}" pagingcookie="{encoded}" istracking="False" />'
     return quote(cookie, safe="=/")
 
 

@@ -1,0 +1,191 @@
+"""Request bodies of creates and updates to row values, with Dataverse's validation: unknown properties, read-only
+columns, `@odata.bind` on navigation properties (not columns), typed polymorphic names, lengths, choice values,
+state/status pairs and required columns."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from typing import Any
+
+from dataverse.sandbox.dataverse.model import Column, LookupValue, ManyToOne, Row, SandboxError, Table
+from dataverse.sandbox.dataverse.security import SecuredDataset
+
+BAD_REQUEST = "0x80060888"
+INVALID_ARGUMENT = "0x80040203"
+OUT_OF_RANGE = "0x8004431a"
+TOO_LONG = "0x80044331"
+ENTITY_REFERENCE = "0x80048d19"
+_BIND_TARGET = re.compile(r"(?:.*/)?([A-Za-z_]\w*)\(([0-9a-fA-F-]{36})\)$")
+_EDM = {"String": "Edm.String", "Memo": "Edm.String", "Integer": "Edm.Int32", "BigInt": "Edm.Int64",
+        "Money": "Edm.Decimal", "Decimal": "Edm.Decimal", "Double": "Edm.Double", "Boolean": "Edm.Boolean",
+        "Picklist": "Edm.Int32", "State": "Edm.Int32", "Status": "Edm.Int32", "DateTime": "Edm.DateTimeOffset",
+        "Uniqueidentifier": "Edm.Guid", "EntityName": "Edm.String"}
+NOT_REQUIRED_ON_CREATE = {"ownerid", "statecode"}
+
+
+def _undeclared(name: str) -> SandboxError:
+    return SandboxError(400, BAD_REQUEST,
+                        f"An undeclared property '{name}' which only has property annotations in the payload but no "
+                        "property value was found in the payload. In OData, only declared navigation properties and "
+                        "declared named streams can be represented as properties without values.")
+
+
+def _unknown(table: Table, name: str) -> SandboxError:
+    return SandboxError(400, BAD_REQUEST,
+                        f"The property '{name}' does not exist on type 'Microsoft.Dynamics.CRM.{table.logical_name}'. "
+                        "Make sure to only use property names that are defined by the type or mark the type as open "
+                        "type.")
+
+
+def _convert_error(column: Column, value: Any) -> SandboxError:
+    edm = "Edm.Date" if column.date_only else _EDM.get(column.type, "Edm.String")
+    return SandboxError(400, BAD_REQUEST, f"Cannot convert the literal '{value}' to the expected type '{edm}'.")
+
+
+def coerce(table: Table, column: Column, value: Any) -> Any:
+    """A JSON value as the row's Python-native value for `column`; raises SandboxError when it does not fit."""
+    if value is None:
+        return None
+    kind = column.type
+    if kind in ("String", "Memo", "EntityName"):
+        if not isinstance(value, str):
+            raise _convert_error(column, value)
+        if column.max_length is not None and len(value) > column.max_length:
+            raise SandboxError(400, TOO_LONG,
+                               f"A validation error occurred. The length of the '{column.logical_name}' attribute of "
+                               f"the '{table.logical_name}' entity exceeded the maximum allowed length of "
+                               f"'{column.max_length}'.")
+        return value
+    if kind in ("Integer", "BigInt", "Picklist", "State", "Status"):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _convert_error(column, value)
+        if column.is_choice and column.option_label(value) is None:
+            accepted = ",".join(str(option.value) for option in column.options)
+            raise SandboxError(400, OUT_OF_RANGE,
+                               f"A validation error occurred. The value {value} of '{column.logical_name}' on record "
+                               f"of type '{table.logical_name}' is outside the valid range. Accepted Values: "
+                               f"{accepted}")
+        return value
+    if kind in ("Money", "Decimal", "Double"):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise _convert_error(column, value)
+        return float(value)
+    if kind == "Boolean":
+        if not isinstance(value, bool):
+            raise _convert_error(column, value)
+        return value
+    if kind == "DateTime":
+        return _parse_datetime(column, value)
+    if kind == "Uniqueidentifier":
+        if not isinstance(value, str) or not re.fullmatch(r"[0-9a-fA-F-]{36}", value):
+            raise _convert_error(column, value)
+        return value.lower()
+    raise _convert_error(column, value)
+
+
+def _parse_datetime(column: Column, value: Any) -> date | datetime:
+    if not isinstance(value, str):
+        raise _convert_error(column, value)
+    try:
+        if column.date_only:
+            return date.fromisoformat(value[:10])
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as error:
+        raise _convert_error(column, value) from error
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC).replace(microsecond=0)
+
+
+def _bind(dataset: SecuredDataset, table: Table, navigation: str, value: Any) -> tuple[str, LookupValue | None]:
+    relationships = [rel for rel in table.many_to_one if rel.navigation_property == navigation]
+    if not relationships:
+        raise _undeclared(navigation)
+    column = table.columns[relationships[0].referencing_attribute]
+    if value is None:
+        return column.logical_name, None
+    match = _BIND_TARGET.match(value) if isinstance(value, str) else None
+    if match is None:
+        raise SandboxError(400, BAD_REQUEST, f"The value '{value}' of '{navigation}@odata.bind' is not a valid "
+                                             "entity reference. Use '/<entityset>(<guid>)'.")
+    entity_set, row_id = match.group(1), match.group(2).lower()
+    try:
+        target = dataset.table_by_entity_set(entity_set)
+    except KeyError:
+        raise SandboxError(404, "0x8006088a", f"Resource not found for the segment '{entity_set}'.") from None
+    allowed: list[ManyToOne] = [rel for rel in relationships if rel.referenced_entity == target.logical_name]
+    if not allowed:
+        raise SandboxError(400, BAD_REQUEST,
+                           f"A navigation link '{navigation}' was found for entity type "
+                           f"'Microsoft.Dynamics.CRM.{target.logical_name}', but it expects "
+                           f"'Microsoft.Dynamics.CRM.{relationships[0].referenced_entity}'.")
+    if dataset.get(target.logical_name, row_id) is None:
+        raise SandboxError(404, "0x80040217", f"Entity '{target.logical_name}' With Id = {row_id} Does Not Exist")
+    return column.logical_name, LookupValue(target.logical_name, row_id)
+
+
+def values_from_payload(dataset: SecuredDataset, table: Table, body: dict[str, Any], *, creating: bool) -> Row:
+    """The column values a create/update body sets (None clears); raises SandboxError on anything Dataverse rejects."""
+    values: Row = {}
+    for key, value in body.items():
+        if key.startswith("@odata."):
+            continue
+        if "@" in key:
+            name, _, annotation = key.partition("@")
+            if annotation != "odata.bind":
+                continue
+            if name in table.columns and not any(rel.navigation_property == name for rel in table.many_to_one):
+                raise _undeclared(name)
+            column_name, lookup = _bind(dataset, table, name, value)
+            column = table.columns[column_name]
+            if not (column.valid_for_create if creating else column.valid_for_update):
+                raise _not_valid(table, column, creating)
+            values[column_name] = lookup
+            continue
+        column = table.columns.get(key)
+        if column is None and table.column(key) is not None or column is not None and column.is_lookup:
+            raise SandboxError(400, ENTITY_REFERENCE, "CRM do not support direct update of Entity Reference "
+                                                      "properties, Use Navigation properties instead.")
+        if column is None:
+            raise _unknown(table, key)
+        if not (column.valid_for_create if creating else column.valid_for_update):
+            raise _not_valid(table, column, creating)
+        values[key] = coerce(table, column, value)
+    return values
+
+
+def _not_valid(table: Table, column: Column, creating: bool) -> SandboxError:
+    action = "create" if creating else "update"
+    return SandboxError(400, INVALID_ARGUMENT,
+                        f"The '{column.logical_name}' attribute of the '{table.logical_name}' entity is not valid for "
+                        f"{action}.")
+
+
+def settle_state(table: Table, row: Row) -> None:
+    """Fill statecode/statuscode defaults and reject a status reason that does not belong to the state."""
+    state_column, status_column = table.columns.get("statecode"), table.columns.get("statuscode")
+    if state_column is None:
+        return
+    if row.get("statecode") is None:
+        row["statecode"] = state_column.options[0].value
+    if status_column is None or not status_column.options:
+        return
+    valid = [option.value for option in status_column.options if option.state == row["statecode"]]
+    if row.get("statuscode") is None or (row["statuscode"] not in valid and valid):
+        if row.get("statuscode") is not None and row["statuscode"] not in valid:
+            raise SandboxError(400, OUT_OF_RANGE,
+                               f"{row['statuscode']} is not a valid status code for state code "
+                               f"{table.display_name}State.{state_column.option_label(row['statecode'])} on "
+                               f"{table.logical_name} with Id {row.get(table.primary_id)}.")
+        row["statuscode"] = valid[0] if valid else None
+
+
+def check_required(table: Table, row: Row) -> None:
+    for column in table.columns.values():
+        if column.required not in ("SystemRequired", "ApplicationRequired") or not column.valid_for_create:
+            continue
+        if column.logical_name == table.primary_id or column.logical_name in NOT_REQUIRED_ON_CREATE:
+            continue
+        if row.get(column.logical_name) in (None, ""):
+            raise SandboxError(400, INVALID_ARGUMENT,
+                               f"A value for the required column '{column.logical_name}' of the "
+                               f"'{table.logical_name}' entity was not provided.")

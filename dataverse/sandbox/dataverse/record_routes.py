@@ -1,0 +1,180 @@
+"""Reading records: `GET /{entityset}` (OData query options, paging, `$count`, `$expand`) and
+`GET /{entityset}({key})` (retrieve one, with `ETag`). Key parsing (GUIDs and the account number alternate key) lives
+here too because writes address records the same way."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from starlette.responses import Response
+
+from dataverse.sandbox.dataverse.context import RequestContext, json_response
+from dataverse.sandbox.dataverse.formatting import MAX_PAGE_SIZE
+from dataverse.sandbox.dataverse.model import LookupValue, Row, SandboxError, Table
+from dataverse.sandbox.dataverse.odata_query import (
+    BAD_QUERY,
+    Expand,
+    build_skiptoken,
+    check_option_names,
+    page_of,
+    parse_count,
+    parse_expand,
+    parse_orderby,
+    parse_select,
+    parse_skiptoken,
+    parse_top,
+    readable_columns,
+    select_context,
+    sort_rows,
+    strip_skiptoken,
+)
+
+GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+ALTERNATE_KEYS = {"account": ("accountnumber",)}
+MAX_COUNT = 5000
+
+
+def resolve_key(ctx: RequestContext, table: Table, key: str) -> str:
+    """The primary id a key segment names: a GUID, `<primaryid>=<guid>` or a declared alternate key `col='v'`.
+
+    Raises 400 for a malformed key and 404 (0x80060891) when an alternate key matches nothing."""
+    text = key.strip()
+    if text.startswith(f"{table.primary_id}="):
+        text = text.split("=", 1)[1]
+    if GUID.fullmatch(text):
+        return text.lower()
+    match = re.fullmatch(r"(\w+)='((?:[^']|'')*)'", text)
+    if match and match.group(1) in ALTERNATE_KEYS.get(table.logical_name, ()):
+        column, value = match.group(1), match.group(2).replace("''", "'")
+        for row in ctx.org.all_rows(table.logical_name):
+            if str(row.get(column, "")).lower() == value.lower():
+                return str(row[table.primary_id])
+        raise SandboxError(404, "0x80060891",
+                           f"A record with the specified key values does not exist in {table.logical_name} entity")
+    raise SandboxError(400, BAD_QUERY, "Bad Request - Error in query syntax.")
+
+
+def render_row(ctx: RequestContext, table: Table, row: Row, selected: list[str] | None,
+               expands: list[Expand]) -> dict[str, Any]:
+    out = ctx.formatter.row(table, row, selected or readable_columns(table))
+    for expand in expands:
+        if expand.one_to_many is not None:
+            rel = expand.one_to_many
+            child_table = ctx.org.table(rel.referencing_entity)
+            wanted = LookupValue(table.logical_name, str(row[table.primary_id]))
+            children = [child for child in ctx.dataset.rows(rel.referencing_entity)
+                        if child.get(rel.referencing_attribute) == wanted]
+            if expand.filter_text:
+                from dataverse.sandbox.dataverse.odata_filter import compile_filter
+
+                predicate = compile_filter(expand.filter_text, child_table, ctx.dataset,
+                                           ctx.dataset.query_context())
+                children = [child for child in children if predicate(child)]
+            children = sort_rows(child_table, children, expand.order)[:expand.top]
+            out[expand.navigation] = [
+                ctx.formatter.row(child_table, child, expand.select or readable_columns(child_table))
+                for child in children
+            ]
+            continue
+        value = row.get(expand.many_to_one[0].referencing_attribute)
+        target_tables = {rel.referenced_entity for rel in expand.many_to_one}
+        related = None
+        if isinstance(value, LookupValue) and value.table in target_tables:
+            related = ctx.dataset.get(value.table, value.id)
+        if related is None:
+            out[expand.navigation] = None
+            continue
+        related_table = ctx.org.table(value.table)
+        select = [name for name in (expand.select or []) if name in related_table.columns] or None
+        out[expand.navigation] = ctx.formatter.row(related_table, related, select or readable_columns(related_table))
+    return out
+
+
+async def list_records(ctx: RequestContext, table: Table) -> Response:
+    if ctx.param("fetchXml") is not None:
+        from dataverse.sandbox.dataverse.fetch_routes import run_fetch_query
+
+        return run_fetch_query(ctx, table)
+    options = check_option_names(ctx.params)
+    if "$apply" in options:
+        from dataverse.sandbox.dataverse.apply_routes import run_apply
+
+        return run_apply(ctx, table, options)
+    selected = parse_select(table, options.get("$select"))
+    order = parse_orderby(table, options.get("$orderby"))
+    top = parse_top(options.get("$top"))
+    count = parse_count(options.get("$count"))
+    expands = parse_expand(table, options.get("$expand"), ctx.org.tables)
+    rows = ctx.dataset.rows(table.logical_name)
+    if options.get("$filter"):
+        from dataverse.sandbox.dataverse.odata_filter import compile_filter
+
+        predicate = compile_filter(options["$filter"], table, ctx.dataset, ctx.dataset.query_context())
+        rows = [row for row in rows if predicate(row)]
+    rows = sort_rows(table, rows, order)
+    page_size = ctx.preferences.max_page_size
+    more = False
+    if page_size is None and top is not None:
+        page = rows[:top]
+    else:
+        position = parse_skiptoken(options.get("$skiptoken"))
+        page, more = page_of(table, rows, position, page_size or MAX_PAGE_SIZE)
+    body: dict[str, Any] = {
+        "@odata.context": ctx.context_url(table.entity_set + select_context(table, selected, expands)),
+    }
+    if count:
+        body["@odata.count"] = min(len(rows), MAX_COUNT)
+    body["value"] = [render_row(ctx, table, row, selected, expands) for row in page]
+    if more:
+        position = parse_skiptoken(options.get("$skiptoken"))
+        token = build_skiptoken(table, page, position.page_number + 1)
+        query = strip_skiptoken(ctx.raw_query)
+        body["@odata.nextLink"] = f"{ctx.api_url}/{table.entity_set}?{query}{'&' if query else ''}$skiptoken={token}"
+    headers = {}
+    applied = ctx.preferences.applied(page_size_used=page_size is not None)
+    if applied:
+        headers["Preference-Applied"] = applied
+    return json_response(body, headers=headers)
+
+
+def single_options(ctx: RequestContext, table: Table) -> tuple[list[str] | None, list[Expand]]:
+    """`$select` and `$expand` for a single-record request; other options are rejected."""
+    options = check_option_names(ctx.params)
+    for name in options:
+        if name not in ("$select", "$expand"):
+            raise SandboxError(400, BAD_QUERY, f"The query parameter {name} is not supported on a single record")
+    return parse_select(table, options.get("$select")), parse_expand(table, options.get("$expand"), ctx.org.tables)
+
+
+def entity_body(ctx: RequestContext, table: Table, row: Row, selected: list[str] | None,
+                expands: list[Expand]) -> dict[str, Any]:
+    context = ctx.context_url(f"{table.entity_set}{select_context(table, selected, expands)}/$entity")
+    return {"@odata.context": context, **render_row(ctx, table, row, selected, expands)}
+
+
+async def get_record(ctx: RequestContext, table: Table, key: str) -> Response:
+    row_id = resolve_key(ctx, table, key)
+    selected, expands = single_options(ctx, table)
+    row = ctx.dataset.get_or_404(table, row_id)
+    body = entity_body(ctx, table, row, selected, expands)
+    headers = {"ETag": f'W/"{row["versionnumber"]}"'}
+    applied = ctx.preferences.applied(page_size_used=False)
+    if applied:
+        headers["Preference-Applied"] = applied
+    return json_response(body, headers=headers)
+
+
+async def get_record_property(ctx: RequestContext, table: Table, key: str, name: str) -> Response:
+    """`GET /accounts(id)/name`: one column's value."""
+    row = ctx.dataset.get_or_404(table, resolve_key(ctx, table, key))
+    column = table.column(name)
+    if column is None:
+        raise SandboxError(404, "0x8006088a", f"Resource not found for the segment '{name}'.")
+    from dataverse.sandbox.dataverse.formatting import wire_value
+
+    value = row.get(column.logical_name)
+    if value is None:
+        return Response(status_code=204)
+    return json_response({"@odata.context": ctx.context_url(f"{table.entity_set}({row[table.primary_id]})/{name}"),
+                          "value": wire_value(column, value)})

@@ -1,0 +1,114 @@
+"""Row security modelled on Dataverse's Salesperson and Sales Manager roles.
+
+A rep reads what they own, what a team they belong to owns, what was shared with them or their team, the directory
+tables (systemuser, businessunit, team) and their own usersettings; a manager reads everything. A rep writes (update,
+delete) only rows they or their team own; shared rows are read-only to them. A record outside reach is invisible:
+retrieve answers 404 and queries leave it out. `SecuredDataset` is the `model.Dataset` handed to the query engines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dataverse.sandbox.dataverse.model import QueryContext, Row, SandboxError, Table
+from dataverse.sandbox.dataverse.organization import SandboxOrganization
+
+DIRECTORY_TABLES = frozenset({"systemuser", "businessunit", "team"})
+PRIVILEGE_DENIED = "0x80040220"
+NOT_FOUND = "0x80040217"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The signed-in systemuser and what their security depends on."""
+
+    user_id: str
+    team_ids: tuple[str, ...]
+    is_manager: bool
+
+    @property
+    def principals(self) -> frozenset[str]:
+        return frozenset((self.user_id, *self.team_ids))
+
+
+def caller_for(org: SandboxOrganization, user_id: str) -> Caller:
+    return Caller(user_id, org.teams_of(user_id), org.is_manager(user_id))
+
+
+def not_found(table: Table, row_id: str) -> SandboxError:
+    return SandboxError(404, NOT_FOUND, f"Entity '{table.logical_name}' With Id = {row_id} Does Not Exist")
+
+
+class SecuredDataset:
+    """The organisation as one caller sees it (implements model.Dataset)."""
+
+    def __init__(self, org: SandboxOrganization, caller: Caller):
+        self.org = org
+        self.caller = caller
+
+    # --- model.Dataset -------------------------------------------------------------------------------------------
+    def table(self, logical_name: str) -> Table:
+        return self.org.table(logical_name)
+
+    def table_by_entity_set(self, entity_set: str) -> Table:
+        return self.org.table_by_entity_set(entity_set)
+
+    def rows(self, logical_name: str) -> list[Row]:
+        return [row for row in self.org.all_rows(logical_name) if self.can_read(logical_name, row)]
+
+    def get(self, logical_name: str, row_id: str) -> Row | None:
+        row = self.org.get_row(logical_name, row_id)
+        return row if row is not None and self.can_read(logical_name, row) else None
+
+    # --- checks --------------------------------------------------------------------------------------------------
+    def can_read(self, logical_name: str, row: Row) -> bool:
+        if self.caller.is_manager or logical_name in DIRECTORY_TABLES:
+            return True
+        table = self.org.table(logical_name)
+        row_id = row.get(table.primary_id)
+        if logical_name == "usersettings":
+            return row_id == self.caller.user_id
+        if self._owns(row):
+            return True
+        shared = self.org.shares.get((logical_name, row_id), set())
+        if logical_name == "activitypointer":
+            shared = set().union(*(self.org.shares.get((name, row_id), set()) for name in
+                                   ("appointment", "task", "phonecall")))
+        return bool(shared & self.caller.principals)
+
+    def can_write(self, logical_name: str, row: Row) -> bool:
+        if self.caller.is_manager:
+            return True
+        if logical_name in DIRECTORY_TABLES:
+            return False
+        if logical_name == "usersettings":
+            return row.get("systemuserid") == self.caller.user_id
+        return self._owns(row)
+
+    def can_assign_to(self, owner_id: str) -> bool:
+        """A rep may only create or assign records owned by themselves or their team."""
+        return self.caller.is_manager or owner_id in self.caller.principals
+
+    def _owns(self, row: Row) -> bool:
+        owner = self.org.owner_of(row)
+        return owner is not None and owner.id in self.caller.principals
+
+    # --- helpers for the routes ----------------------------------------------------------------------------------
+    def get_or_404(self, table: Table, row_id: str) -> Row:
+        row = self.get(table.logical_name, row_id)
+        if row is None:
+            raise not_found(table, row_id)
+        return row
+
+    def require_write(self, table: Table, row: Row, access: str = "WriteAccess") -> None:
+        if not self.can_write(table.logical_name, row):
+            raise SandboxError(
+                403, PRIVILEGE_DENIED,
+                f"Principal user (Id={self.caller.user_id}, type=8) is missing {access} right on "
+                f"{table.logical_name} record with Id = {row.get(table.primary_id)}.",
+            )
+
+    def query_context(self) -> QueryContext:
+        return QueryContext(user_id=self.caller.user_id, now=self.org.now(),
+                            user_timezone=self.org.timezone_of(self.caller.user_id),
+                            team_ids=self.caller.team_ids)
