@@ -1,9 +1,12 @@
 """build_app(settings, deps) -> the ASGI app. It owns the route table and the wiring, nothing else:
 
-    POST /mcp                       MCP (stateless, JSON responses) behind the bearer check; GET /mcp answers 405
-    /.well-known/*, OAuth endpoints  discovery and the authorization server (when OAuth is wired)
-    /health                         configuration and storage reachability, nothing secret
-    extra routes                    in sandbox mode, the sandbox Dataverse and Entra ID (passed in by the caller)
+    POST /mcp                          MCP (stateless, JSON responses) behind the bearer check; GET /mcp answers 405
+    /.well-known/*, /register, /authorize, /consent, /oauth/callback, /token, /revoke    the OAuth proxy (oauth/)
+    /health                            configuration and storage reachability, nothing secret
+    extra routes                       in sandbox mode, the sandbox Dataverse and Entra ID (passed in by the caller)
+
+`create_app_from_environment()` is what Azure Functions and `func start` serve: settings from the environment, Table
+Storage, and the Entra client with the managed identity's assertion (or a local secret or certificate).
 """
 
 from __future__ import annotations
@@ -12,18 +15,21 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from typing import Any
 
 import httpx
-from mcp.server.auth.provider import AccessToken, TokenVerifier
-from mcp.server.auth.settings import AuthSettings
-from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp
 
+from dataverse.oauth.entra import EntraClient
+from dataverse.oauth.guard import transport_security_settings
+from dataverse.oauth.routes import create_oauth
 from dataverse.settings import Settings
+from dataverse.storage import create_store
+from dataverse.storage.protocol import Store
 from dataverse.tools.context import ToolDeps
 from dataverse.tools.server import build_mcp_server
 from dataverse.webapi.client import create_http_client
@@ -31,7 +37,6 @@ from dataverse.webapi.client import create_http_client
 logger = logging.getLogger(__name__)
 
 MAX_MCP_BODY_BYTES = 1024 * 1024
-DataverseTokenSource = Callable[[AccessToken, str], Awaitable[str]]
 
 
 @dataclass
@@ -39,23 +44,37 @@ class AppDeps:
     """What the caller may inject. Defaults are what Azure uses; tests and the sandbox pass their own."""
 
     http: httpx.AsyncClient | None = None  # the pooled Dataverse client; a sandbox transport in sandbox mode
-    token_verifier: TokenVerifier | None = None  # who may call /mcp
-    dataverse_token: DataverseTokenSource | None = None  # the caller's Dataverse bearer (OBO in production)
+    store: Store | None = None  # shared state; Table Storage from settings by default
+    entra: EntraClient | None = None  # the upstream identity provider client
     extra_routes: Sequence[BaseRoute] = field(default_factory=tuple)  # sandbox mounts
-    health_checks: dict[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
+    clock: Callable[[], float] | None = None
 
 
-def transport_security(settings: Settings) -> TransportSecuritySettings:
-    """DNS-rebinding and Origin guard for /mcp: the public host plus any configured extras."""
-    public = urlsplit(settings.public_base_url)
-    origin = f"{public.scheme}://{public.netloc}"
-    hosts = {public.netloc, *settings.allowed_hosts}
-    origins = {origin, *settings.allowed_origins}
-    if public.hostname in ("127.0.0.1", "localhost"):
-        hosts |= {"127.0.0.1:*", "localhost:*", "127.0.0.1", "localhost"}
-        origins |= {"http://127.0.0.1:*", "http://localhost:*"}
-    return TransportSecuritySettings(
-        enable_dns_rebinding_protection=True, allowed_hosts=sorted(hosts), allowed_origins=sorted(origins)
+def entra_client_from_settings(settings: Settings) -> EntraClient:
+    """The Entra client for a real tenant: managed-identity assertion in Azure, else a local secret or certificate."""
+    from dataverse.oauth.entra import client_assertion_from_managed_identity
+
+    credential: str | dict[str, Any]
+    if settings.managed_identity_client_id:
+        credential = {"client_assertion": client_assertion_from_managed_identity(settings.managed_identity_client_id)}
+    elif settings.entra_certificate_path:
+        with open(settings.entra_certificate_path, encoding="utf-8") as pem:
+            credential = {"private_key": pem.read(), "thumbprint": settings.entra_certificate_thumbprint}
+    elif settings.entra_client_secret:
+        credential = settings.entra_client_secret
+    else:
+        raise ValueError(
+            "No Entra credential: set MANAGED_IDENTITY_CLIENT_ID in Azure, or ENTRA_CLIENT_SECRET "
+            "(or ENTRA_CERTIFICATE_PATH and ENTRA_CERTIFICATE_THUMBPRINT) for local development."
+        )
+    if not (settings.entra_tenant_id and settings.entra_client_id):
+        raise ValueError("ENTRA_TENANT_ID and ENTRA_CLIENT_ID must be set (the app registration azd created).")
+    return EntraClient(
+        tenant_id=settings.entra_tenant_id,
+        client_id=settings.entra_client_id,
+        api_scope=f"api://{settings.entra_client_id}/{settings.mcp_scope}",
+        authority_host=settings.entra_authority_host,
+        client_credential=credential,
     )
 
 
@@ -64,7 +83,21 @@ async def _mcp_get_not_allowed(_: Request) -> Response:
     return Response(status_code=405, headers={"Allow": "POST"})
 
 
-def build_app(settings: Settings, deps: AppDeps | None = None) -> Starlette:
+def _health_endpoint(store: Store) -> Callable[[Request], Awaitable[Response]]:
+    async def health(_: Request) -> Response:
+        checks = {"configuration": "ok", "storage": "ok"}
+        try:
+            await store.ping()
+        except Exception:  # noqa: BLE001 - health reports, never raises; details stay in the logs
+            logger.warning("health: storage unreachable", exc_info=True)
+            checks["storage"] = "unavailable"
+        healthy = all(value == "ok" for value in checks.values())
+        return JSONResponse({"status": "ok" if healthy else "degraded", "checks": checks}, 200 if healthy else 503)
+
+    return health
+
+
+def build_app(settings: Settings, deps: AppDeps | None = None) -> ASGIApp:
     """The whole HTTP surface for one deployment."""
     deps = deps or AppDeps()
     if not settings.dataverse_urls:
@@ -72,36 +105,28 @@ def build_app(settings: Settings, deps: AppDeps | None = None) -> Starlette:
             "DATAVERSE_URLS is empty: set it to your environment URL (e.g. https://contoso.crm.dynamics.com), "
             "or run `make run` for the built-in sandbox."
         )
-    if deps.token_verifier is None or deps.dataverse_token is None:
-        raise ValueError("build_app needs a token verifier and a Dataverse token source")
-    http = deps.http or create_http_client(timeout=settings.dataverse_timeout_seconds)
-    tool_deps = ToolDeps(settings=settings, http=http, dataverse_token=deps.dataverse_token)
-    auth = AuthSettings(
-        issuer_url=settings.public_base_url,
-        resource_server_url=settings.mcp_url,
-        required_scopes=[settings.mcp_scope] if settings.mcp_scope else None,
+    store = deps.store or create_store(
+        connection_string=settings.storage_connection_string,
+        endpoint=settings.storage_table_endpoint,
+        managed_identity_client_id=settings.managed_identity_client_id,
     )
-    mcp = build_mcp_server(tool_deps, auth=auth, token_verifier=deps.token_verifier)
+    entra = deps.entra or entra_client_from_settings(settings)
+    oauth_options = {"clock": deps.clock} if deps.clock else {}
+    oauth = create_oauth(settings, store=store, entra=entra, **oauth_options)
+    http = deps.http or create_http_client(timeout=settings.dataverse_timeout_seconds)
+    tool_deps = ToolDeps(settings=settings, http=http, dataverse_token=oauth.dataverse_tokens.get_token)
+    mcp = build_mcp_server(tool_deps, auth=oauth.auth_settings, token_verifier=oauth.token_verifier)
     mcp_http = mcp.streamable_http_app(
         streamable_http_path="/mcp",
         json_response=True,
         stateless_http=True,
         max_request_body_size=MAX_MCP_BODY_BYTES,
-        transport_security=transport_security(settings),
+        transport_security=transport_security_settings(
+            public_base_url=settings.public_base_url,
+            allowed_hosts=settings.allowed_hosts,
+            allowed_origins=settings.allowed_origins,
+        ),
     )
-
-    async def health(_: Request) -> Response:
-        checks: dict[str, str] = {"configuration": "ok"}
-        healthy = True
-        for name, check in deps.health_checks.items():
-            try:
-                await check()
-                checks[name] = "ok"
-            except Exception:  # noqa: BLE001 - health reports, never raises; details stay in the logs
-                logger.warning("health check %s failed", name, exc_info=True)
-                checks[name] = "unavailable"
-                healthy = False
-        return JSONResponse({"status": "ok" if healthy else "degraded", "checks": checks}, 200 if healthy else 503)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -111,13 +136,19 @@ def build_app(settings: Settings, deps: AppDeps | None = None) -> Starlette:
             await http.aclose()
 
     routes: list[BaseRoute] = [
-        Route("/health", health, methods=["GET"]),
+        Route("/health", _health_endpoint(store), methods=["GET"]),
         Route("/mcp", _mcp_get_not_allowed, methods=["GET"]),
+        *oauth.routes,
         *deps.extra_routes,
         Mount("/", app=mcp_http),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.mcp_server = mcp
-    app.state.settings = settings
-    return app
+    app.state.oauth = oauth
+    app.state.store = store
+    return oauth.guard(app)
 
+
+def create_app_from_environment(settings: Settings | None = None) -> ASGIApp:
+    """The app as Azure Functions serves it: everything from the environment, nothing injected."""
+    return build_app(settings or Settings())

@@ -1,33 +1,44 @@
-"""Sandbox mode wiring: one process serves the app, the sandbox Dataverse and the sandbox sign-in.
+"""Sandbox mode wiring: one process serves the app, the sandbox Dataverse and the sandbox Entra ID.
 
-`create_sandbox_runtime(public_base_url)` returns the settings and AppDeps that make `dataverse.app.build_app` run
-against the in-process sandbox: the sandbox routes mounted under /sandbox/, and a pooled HTTP client whose transport
-sends Dataverse calls straight into the sandbox ASGI app (no socket), exactly as the production client would send them
-over the network. Only the demo entry point and the tests import this module.
+`create_sandbox_runtime(settings)` returns the settings and AppDeps that make `dataverse.app.build_app` run against
+the sandbox with the production code paths unchanged: the real OAuth proxy and MSAL client (whose http_client carries
+login.microsoftonline.com into the sandbox Entra in-process), and a pooled Dataverse client whose transport sends
+calls straight into the sandbox Dataverse ASGI app, as the production client would send them over the network.
+Only the demo entry point, the benchmarks and the tests import this module.
 """
 
 from __future__ import annotations
 
+import base64
+import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
 import httpx
-import jwt
-from mcp.server.auth.provider import AccessToken
 from starlette.applications import Starlette
 from starlette.routing import Mount
+from starlette.types import ASGIApp
 
-from dataverse.app import AppDeps
+from dataverse.app import AppDeps, build_app
+from dataverse.oauth.entra import EntraClient
 from dataverse.sandbox.dataverse.app import create_sandbox_dataverse_app, sandbox_token_verifier
 from dataverse.sandbox.dataverse.organization import SandboxOrganization, create_sandbox_organization
-from dataverse.sandbox.identity import mint_user_token, process_signing_key, sandbox_issuer
-from dataverse.sandbox.users import SandboxUser
+from dataverse.sandbox.entra import (
+    SANDBOX_CLIENT_ID,
+    SANDBOX_CLIENT_SECRET,
+    SANDBOX_ENTRA_MOUNT_PATH,
+    SandboxAppRegistry,
+    create_sandbox_entra_app,
+)
+from dataverse.sandbox.entra.in_process import in_process_entra_client_options
+from dataverse.sandbox.signin import sign_in
+from dataverse.sandbox.users import SANDBOX_TENANT_ID, SandboxUser
 from dataverse.settings import Settings
+from dataverse.storage.protocol import Store
 from dataverse.webapi.client import create_http_client
 
 SANDBOX_DATAVERSE_PATH = "/sandbox/dataverse"
-SANDBOX_ENTRA_PATH = "/sandbox/entra"
-SANDBOX_CLIENT_ID = "5a4db0c5-0000-4000-8000-00000000c11e"
 
 
 @dataclass
@@ -35,66 +46,57 @@ class SandboxRuntime:
     settings: Settings
     deps: AppDeps
     organization: SandboxOrganization
+    entra_registry: SandboxAppRegistry
     dataverse_url: str
 
-    def user_token(self, user: SandboxUser, *, lifetime_seconds: int = 12 * 3600) -> str:
-        """A sandbox bearer for `user`: valid for the sandbox Dataverse and, in sandbox mode, for /mcp."""
-        return mint_user_token(
-            user,
-            audience=self.dataverse_url,
-            issuer=sandbox_issuer(self.settings.public_base_url + SANDBOX_ENTRA_PATH),
-            scopes=["user_impersonation"],
-            client_id=SANDBOX_CLIENT_ID,
-            lifetime_seconds=lifetime_seconds,
-        )
+    def build_app(self) -> ASGIApp:
+        return build_app(self.settings, self.deps)
 
-
-class SandboxBearerVerifier:
-    """The walking skeleton's /mcp bearer check: a sandbox JWT for the sandbox Dataverse audience."""
-
-    def __init__(self, audience: str):
-        self._audience = audience
-
-    async def verify_token(self, token: str) -> AccessToken | None:
-        try:
-            claims = process_signing_key().verify(token, audience=self._audience)
-        except jwt.InvalidTokenError:
-            return None
-        return AccessToken(
-            token=token,
-            client_id=str(claims.get("azp", "")),
-            scopes=str(claims.get("scp", "")).split(),
-            expires_at=int(claims["exp"]),
-            subject=str(claims["oid"]),
-            claims={key: claims.get(key) for key in ("upn", "name", "tid", "iss")},
-        )
+    async def sign_in(self, app: ASGIApp, user: SandboxUser, *, client: httpx.AsyncClient | None = None) -> str:
+        """An access token for `user`, obtained through the app's real OAuth flow."""
+        token = await sign_in(app, base_url=self.settings.public_base_url, user=user, client=client)
+        return str(token["access_token"])
 
 
 def create_sandbox_runtime(
-    settings: Settings, *, seed: int = 7, today: date | None = None, latency_ms: float = 0.0
+    settings: Settings,
+    *,
+    seed: int = 7,
+    today: date | None = None,
+    store: Store | None = None,
+    clock: Callable[[], float] | None = None,
 ) -> SandboxRuntime:
-    """Everything sandbox mode needs, for the given (sandbox-mode) settings."""
+    """Everything sandbox mode needs, for settings with no DATAVERSE_URLS."""
     base = settings.public_base_url
     dataverse_url = base + SANDBOX_DATAVERSE_PATH
     organization = create_sandbox_organization(seed=seed, today=today)
-    if latency_ms:
-        organization.faults.latency_ms = latency_ms
     dataverse_app = create_sandbox_dataverse_app(
         organization=organization, base_url=dataverse_url, verify_token=sandbox_token_verifier(dataverse_url)
     )
-    in_process = Starlette(routes=[Mount(SANDBOX_DATAVERSE_PATH, app=dataverse_app)])
-    http = create_http_client(transport=httpx.ASGITransport(app=in_process), timeout=settings.dataverse_timeout_seconds)
-    sandbox_settings = settings.model_copy(update={"dataverse_urls": [dataverse_url], "mcp_scope": ""})
-
-    async def passthrough_token(access_token: AccessToken, environment_url: str) -> str:
-        return access_token.token
-
+    registry = SandboxAppRegistry.create_default(redirect_uris=[f"{base}/oauth/callback"])
+    entra_app = create_sandbox_entra_app(public_base_url=base, registry=registry)
+    entra = EntraClient(**in_process_entra_client_options(
+        entra_app, public_base_url=base, tenant_id=SANDBOX_TENANT_ID, client_id=SANDBOX_CLIENT_ID,
+        client_secret=SANDBOX_CLIENT_SECRET,
+    ))
+    in_process_dataverse = Starlette(routes=[Mount(SANDBOX_DATAVERSE_PATH, app=dataverse_app)])
+    http = create_http_client(
+        transport=httpx.ASGITransport(app=in_process_dataverse), timeout=settings.dataverse_timeout_seconds
+    )
+    sandbox_settings = settings.model_copy(update={
+        "dataverse_urls": [dataverse_url],
+        "entra_tenant_id": SANDBOX_TENANT_ID,
+        "entra_client_id": SANDBOX_CLIENT_ID,
+        "token_encryption_key": settings.token_encryption_key or base64.b64encode(secrets.token_bytes(32)).decode(),
+    })
     deps = AppDeps(
         http=http,
-        token_verifier=SandboxBearerVerifier(dataverse_url),
-        dataverse_token=passthrough_token,
-        extra_routes=[Mount(SANDBOX_DATAVERSE_PATH, app=dataverse_app)],
+        store=store,
+        entra=entra,
+        extra_routes=[Mount(SANDBOX_DATAVERSE_PATH, app=dataverse_app), Mount(SANDBOX_ENTRA_MOUNT_PATH, app=entra_app)],
+        clock=clock,
     )
     return SandboxRuntime(
-        settings=sandbox_settings, deps=deps, organization=organization, dataverse_url=dataverse_url
+        settings=sandbox_settings, deps=deps, organization=organization, entra_registry=registry,
+        dataverse_url=dataverse_url,
     )
