@@ -2,6 +2,7 @@
 helpers for the sandbox.
 
     python -m dataverse serve            # what `make run` does; PORT overrides 7071
+    python -m dataverse token alice      # sign alice in to the running sandbox server; print her bearer
 """
 
 from __future__ import annotations
@@ -19,58 +20,89 @@ def _local_settings(port: int) -> Settings:
     return Settings(**overrides)
 
 
-def _sandbox_banner(runtime, port: int) -> str:
+def _sandbox_banner(runtime) -> str:
     from dataverse.sandbox.users import SANDBOX_USERS
 
     base = runtime.settings.public_base_url
     lines = [
         "",
         "Dataverse MCP server - SANDBOX MODE (no DATAVERSE_URLS configured)",
-        f"  MCP URL:              {base}/mcp",
-        f"  Sandbox Dataverse:    {runtime.dataverse_url}/api/data/v9.2/",
+        f"  MCP URL:            {base}/mcp",
+        f"  Sandbox Dataverse:  {runtime.dataverse_url}/api/data/v9.2/",
+        f"  Sandbox sign-in:    {base}/sandbox/entra/ (Entra ID stand-in)",
         "",
         "  Sandbox users (password: sandbox):",
     ]
     for user in SANDBOX_USERS:
-        lines.append(f"    {user.username:<6} {user.full_name:<14} {user.role:<8} {user.upn}")
+        lines.append(f"    {user.username:<6} {user.full_name:<13} {user.role:<8} {user.upn}")
     lines += [
         "",
-        "  Connect an MCP client:",
-        f"    npx @modelcontextprotocol/inspector   (transport: Streamable HTTP, URL: {base}/mcp)",
-        "    and send one of these bearers (valid 12 h) in the Authorization header:",
+        "  Connect an MCP client that does OAuth (it registers, shows our consent page, then the sandbox sign-in):",
+        f"    npx @modelcontextprotocol/inspector   -> Streamable HTTP, URL {base}/mcp",
+        f"    npx mcp-remote {base}/mcp",
+        "  Or get a bearer for curl through the same flow:",
+        "    .venv/bin/python -m dataverse token alice",
+        "",
     ]
-    for user in SANDBOX_USERS:
-        lines.append(f"      {user.username}: Bearer {runtime.user_token(user)}")
-    lines.append("")
     return "\n".join(lines)
 
 
 def serve(port: int) -> None:
     import uvicorn
 
-    from dataverse.app import build_app, create_app_from_environment
+    from dataverse.app import create_app_from_environment
 
     settings = _local_settings(port)
     if settings.sandbox_mode:
         from dataverse.sandbox.runtime import create_sandbox_runtime
 
         runtime = create_sandbox_runtime(settings)
-        app = build_app(runtime.settings, runtime.deps)
-        print(_sandbox_banner(runtime, port), flush=True)
+        app = runtime.build_app()
+        print(_sandbox_banner(runtime), flush=True)
     else:
         app = create_app_from_environment(settings)
         print(f"\nDataverse MCP server for {', '.join(settings.dataverse_urls)}\n  MCP URL: {settings.mcp_url}\n")
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
 
+def print_token(username: str, port: int) -> None:
+    """Sign a sandbox user in against the running `make run` server and print the access token."""
+    import asyncio
+
+    import httpx
+
+    from dataverse.sandbox.signin import sign_in
+    from dataverse.sandbox.users import user_by_username
+
+    settings = _local_settings(port)
+    try:
+        user = user_by_username(username)
+    except KeyError:
+        raise SystemExit(f"token: no sandbox user {username!r}; try alice, bob or carol") from None
+
+    async def run() -> dict:
+        async with httpx.AsyncClient(timeout=30) as client:
+            return await sign_in(None, base_url=settings.public_base_url, user=user, client=client)
+
+    try:
+        token = asyncio.run(run())
+    except httpx.ConnectError:
+        raise SystemExit(f"token: nothing answers at {settings.public_base_url}; start it with `make run`") from None
+    print(token["access_token"])
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m dataverse", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("serve", help="serve the app with uvicorn on 127.0.0.1:$PORT (default 7071)")
+    token = sub.add_parser("token", help="sign a sandbox user in against the running server; print the bearer")
+    token.add_argument("username", help="alice, bob or carol")
     args = parser.parse_args(argv)
     port = int(os.environ.get("PORT", "7071"))
     if args.command == "serve":
         serve(port)
+    else:
+        print_token(args.username, port)
 
 
 if __name__ == "__main__":
