@@ -114,8 +114,16 @@ def build_app(settings: Settings, deps: AppDeps | None = None) -> ASGIApp:
     oauth_options = {"clock": deps.clock} if deps.clock else {}
     oauth = create_oauth(settings, store=store, entra=entra, **oauth_options)
     http = deps.http or create_http_client(timeout=settings.dataverse_timeout_seconds)
-    tool_deps = ToolDeps(settings=settings, http=http, dataverse_token=oauth.dataverse_tokens.get_token)
-    mcp = build_mcp_server(tool_deps, auth=oauth.auth_settings, token_verifier=oauth.token_verifier)
+    tool_deps = ToolDeps(
+        settings=settings,
+        http=http,
+        dataverse_token=oauth.dataverse_tokens.get_token,
+        store=store,
+        revoke_grant=oauth.revoke_grant,
+    )
+    mcp = build_mcp_server(
+        tool_deps, auth=oauth.auth_settings, token_verifier=oauth.token_verifier, log_level="WARNING"
+    )
     mcp_http = mcp.streamable_http_app(
         streamable_http_path="/mcp",
         json_response=True,

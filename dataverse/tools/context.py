@@ -18,6 +18,7 @@ from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.provider import AccessToken
 
 from dataverse.settings import Settings
+from dataverse.storage.protocol import Store
 from dataverse.tools.cache import MetadataCache, TTLCache
 from dataverse.tools.cursor import CursorCodec, cursor_key_from_settings
 from dataverse.tools.errors import NotSignedInError, unknown_environment_error
@@ -37,6 +38,8 @@ class ToolDeps:
     retry: RetryPolicy | None = None
     clock: Callable[[], float] = time.time
     cursor_key: bytes | None = field(default=None, repr=False)  # default: derived from settings
+    store: Store | None = None  # shared state (delete proposals); None where no tool needs it
+    revoke_grant: Callable[[str], Awaitable[None]] | None = None  # ends the caller's sign-in (sign_out)
 
 
 def get_caller() -> AccessToken:
