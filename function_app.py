@@ -21,9 +21,9 @@ def _build_asgi_app():  # replaced in tests via use_asgi_app()
 
 
 def use_asgi_app(asgi_app) -> None:
-    """Serve this ASGI app instead of building one from the environment (tests, custom hosting)."""
+    """Serve this ASGI app instead of building one from the environment (tests, custom hosting); None resets."""
     global _middleware, _started
-    _middleware = func.AsgiMiddleware(asgi_app)
+    _middleware = func.AsgiMiddleware(asgi_app) if asgi_app is not None else None
     _started = False
 
 
