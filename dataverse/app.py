@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,13 +25,16 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp
 
+from dataverse.jsonrpc_guard import JsonRpcEnvelopeGuard
 from dataverse.oauth.entra import EntraClient
 from dataverse.oauth.guard import transport_security_settings
 from dataverse.oauth.routes import create_oauth
 from dataverse.settings import Settings
 from dataverse.storage import create_store
 from dataverse.storage.protocol import Store
+from dataverse.telemetry import configure_telemetry
 from dataverse.tools.context import ToolDeps
+from dataverse.tools.expiry import InProcessExpiryScheduler
 from dataverse.tools.server import build_mcp_server
 from dataverse.webapi.client import create_http_client
 
@@ -47,6 +51,7 @@ class AppDeps:
     store: Store | None = None  # shared state; Table Storage from settings by default
     entra: EntraClient | None = None  # the upstream identity provider client
     extra_routes: Sequence[BaseRoute] = field(default_factory=tuple)  # sandbox mounts
+    schedule_expiry: Callable[[str, float], Awaitable[None]] | None = None  # Azure: a durable timer; else in-process
     clock: Callable[[], float] | None = None
 
 
@@ -111,14 +116,17 @@ def build_app(settings: Settings, deps: AppDeps | None = None) -> ASGIApp:
         managed_identity_client_id=settings.managed_identity_client_id,
     )
     entra = deps.entra or entra_client_from_settings(settings)
-    oauth_options = {"clock": deps.clock} if deps.clock else {}
-    oauth = create_oauth(settings, store=store, entra=entra, **oauth_options)
+    clock = deps.clock or time.time
+    oauth = create_oauth(settings, store=store, entra=entra, clock=clock)
     http = deps.http or create_http_client(timeout=settings.dataverse_timeout_seconds)
+    in_process_expiry = None if deps.schedule_expiry else InProcessExpiryScheduler(store, clock=clock)
     tool_deps = ToolDeps(
         settings=settings,
         http=http,
         dataverse_token=oauth.dataverse_tokens.get_token,
+        clock=clock,
         store=store,
+        schedule_expiry=deps.schedule_expiry or in_process_expiry.schedule,
         revoke_grant=oauth.revoke_grant,
     )
     mcp = build_mcp_server(
@@ -140,6 +148,8 @@ def build_app(settings: Settings, deps: AppDeps | None = None) -> ASGIApp:
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         async with mcp.session_manager.run():
             yield
+        if in_process_expiry is not None:
+            await in_process_expiry.aclose()
         if deps.http is None:
             await http.aclose()
 
@@ -154,9 +164,11 @@ def build_app(settings: Settings, deps: AppDeps | None = None) -> ASGIApp:
     app.state.mcp_server = mcp
     app.state.oauth = oauth
     app.state.store = store
-    return oauth.guard(app)
+    return oauth.guard(JsonRpcEnvelopeGuard(app, max_body_bytes=MAX_MCP_BODY_BYTES))
 
 
-def create_app_from_environment(settings: Settings | None = None) -> ASGIApp:
-    """The app as Azure Functions serves it: everything from the environment, nothing injected."""
-    return build_app(settings or Settings())
+def create_app_from_environment(settings: Settings | None = None, *, deps: AppDeps | None = None) -> ASGIApp:
+    """The app as Azure Functions serves it: settings from the environment; the host injects only its own parts."""
+    settings = settings or Settings()
+    configure_telemetry(settings)
+    return build_app(settings, deps)

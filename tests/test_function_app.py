@@ -1,93 +1,199 @@
 """function_app.py in-process, as the Functions host would call it (Core Tools cannot be installed here): the function
-index, and the HTTP trigger serving the app — health, discovery, a full OAuth sign-in and a tools/call — through
-`azure.functions.HttpRequest` objects."""
+index, and every trigger invoked through its registered function — the HTTP trigger (health, discovery, a full OAuth
+sign-in, tool calls, and a delete proposal that starts the durable expiry through the durable client binding), the
+expiry orchestrator (both episodes), the expiry activity and the sweeper timer."""
 
 from __future__ import annotations
 
 import json
+import time
 from types import SimpleNamespace
 from urllib.parse import parse_qsl, urlsplit
 
 import azure.functions as func
 import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 import function_app
+from dataverse.oauth.models import COLLECTIONS
 from dataverse.sandbox.runtime import create_sandbox_runtime
 from dataverse.sandbox.users import ALICE
 from dataverse.settings import Settings
+from dataverse.storage.memory import MemoryStore
+from dataverse.tools.expiry import ACTIVITY_NAME, ORCHESTRATOR_NAME, expiry_input
+from dataverse.tools.proposals import PROPOSALS_COLLECTION, DeleteProposal
+from tests.oauth.conftest import serve
 
 BASE = "http://localhost:7071"
-
-
 # The index is built once, as the host does (FunctionApp.get_functions() refuses to index twice).
 FUNCTIONS = {fn.get_function_name(): fn for fn in function_app.app.get_functions()}
+INVOCATION = SimpleNamespace(invocation_id="test-invocation", function_name="http", function_directory=".",
+                             trace_context=None, retry_context=None, thread_local_storage=None)
 
 
-def test_the_function_index_has_the_catch_all_anonymous_http_trigger():
+def test_the_function_index_has_every_trigger():
+    kinds = {name: fn.get_trigger().type for name, fn in FUNCTIONS.items()}
+    assert kinds == {"http": "httpTrigger", ORCHESTRATOR_NAME: "orchestrationTrigger",
+                     ACTIVITY_NAME: "activityTrigger", "sweep_expired_rows": "timerTrigger"}
     http = FUNCTIONS["http"]
-    trigger = http.get_trigger()
-    assert trigger.type == "httpTrigger"
-    assert trigger.route == "{*route}"
-    assert trigger.auth_level == func.AuthLevel.ANONYMOUS
-    assert {str(method) for method in trigger.methods} >= {"GET", "POST", "DELETE", "OPTIONS"}
-    assert json.loads(http.get_function_json())["bindings"][0]["route"] == "{*route}"
+    assert http.get_trigger().route == "{*route}"
+    assert http.get_trigger().auth_level == func.AuthLevel.ANONYMOUS
+    assert {str(method) for method in http.get_trigger().methods} >= {"GET", "POST", "DELETE", "OPTIONS"}
+    assert "durableClient" in {binding.type for binding in http.get_bindings()}
+    assert function_app.ORCHESTRATOR == ORCHESTRATOR_NAME and function_app.ACTIVITY == ACTIVITY_NAME
 
 
 class FunctionTransport(httpx.AsyncBaseTransport):
-    """An httpx transport that turns each request into an azure.functions.HttpRequest and calls the trigger."""
+    """An httpx transport that turns each request into an azure.functions.HttpRequest and calls the trigger with a
+    durable client binding, exactly as the host passes it (a JSON string)."""
 
-    def __init__(self) -> None:
+    def __init__(self, durable_binding: str) -> None:
         self.calls = 0
         self._function = FUNCTIONS["http"].get_user_function()
+        self._binding = durable_binding
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         self.calls += 1
         url = str(request.url)
         func_request = func.HttpRequest(
-            method=request.method,
-            url=url,
-            headers=dict(request.headers),
-            params=dict(parse_qsl(urlsplit(url).query, keep_blank_values=True)),
-            body=await request.aread(),
+            method=request.method, url=url, headers=dict(request.headers),
+            params=dict(parse_qsl(urlsplit(url).query, keep_blank_values=True)), body=await request.aread(),
         )
-        context = SimpleNamespace(invocation_id="test", function_name="http", function_directory=".",
-                                  trace_context=None, retry_context=None, thread_local_storage=None)
-        response: func.HttpResponse = await self._function(func_request, context)
+        response = await self._function(req=func_request, context=INVOCATION, client=self._binding)
         return httpx.Response(response.status_code, headers=dict(response.headers), content=response.get_body())
 
 
 @pytest.fixture
+def durable_host():
+    """A stand-in for the Functions host's durable HTTP API on loopback: records orchestration starts."""
+    started: list[dict] = []
+
+    async def start(request: Request) -> JSONResponse:
+        body = await request.json()  # the durable client sends the input JSON-encoded, as a JSON string
+        started.append({"name": request.path_params["name"], "input": json.loads(body) if isinstance(body, str) else body})
+        return JSONResponse({"id": f"instance-{len(started)}"}, status_code=202)
+
+    app = Starlette(routes=[Route("/runtime/webhooks/durabletask/orchestrators/{name}", start, methods=["POST"])])
+    with serve(lambda base_url: app) as base_url:
+        binding = json.dumps({"taskHubName": "TestHub", "creationUrls": {}, "managementUrls": {},
+                              "rpcBaseUrl": f"{base_url}/runtime/webhooks/durabletask/"})
+        yield SimpleNamespace(binding=binding, started=started)
+
+
+@pytest.fixture
 def runtime():
-    runtime = create_sandbox_runtime(Settings(public_base_url=BASE))
-    function_app.use_asgi_app(runtime.build_app())
+    store = MemoryStore()
+    runtime = create_sandbox_runtime(Settings(public_base_url=BASE), store=store)
+    runtime.deps.schedule_expiry = function_app.schedule_expiry_with_durable_timer  # as in Azure
+    function_app.use_asgi_app(runtime.build_app(), store=store)
     yield runtime
     function_app.use_asgi_app(None)
 
 
-async def test_the_http_trigger_serves_health_discovery_sign_in_and_tool_calls(runtime):
-    transport = FunctionTransport()
+def mcp_call(token: str, name: str, arguments: dict) -> dict:
+    return {"headers": {"Authorization": f"Bearer {token}", "Accept": "application/json, text/event-stream",
+                        "Content-Type": "application/json"},
+            "json": {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                     "params": {"name": name, "arguments": arguments}}}
+
+
+async def test_the_http_trigger_serves_sign_in_tools_and_starts_the_durable_expiry(runtime, durable_host):
+    transport = FunctionTransport(durable_host.binding)
+    lead = next(iter(row for row in runtime.organization.all_rows("lead") if row["ownerid"].id == ALICE.systemuser_id))
     async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
         health = await client.get("/health")
         metadata = await client.get("/.well-known/oauth-authorization-server")
         get_mcp = await client.get("/mcp")
         token = await runtime.sign_in(None, ALICE, client=client)  # register, authorize, consent, Entra, callback
-        call = await client.post("/mcp", headers={
-            "Authorization": f"Bearer {token}", "Accept": "application/json, text/event-stream",
-            "Content-Type": "application/json",
-        }, json={"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "whoami", "arguments": {}}})
+        whoami = await client.post("/mcp", **mcp_call(token, "whoami", {}))
+        proposal = await client.post("/mcp", **mcp_call(token, "delete_record",
+                                                        {"table": "lead", "id": lead["leadid"]}))
 
     assert health.status_code == 200 and health.json()["status"] == "ok"
     assert metadata.json()["issuer"] == BASE and metadata.json()["code_challenge_methods_supported"] == ["S256"]
     assert get_mcp.status_code == 405
-    assert call.status_code == 200
-    assert call.json()["result"]["structuredContent"]["user_id"] == ALICE.systemuser_id
+    assert whoami.json()["result"]["structuredContent"]["user_id"] == ALICE.systemuser_id
+    assert proposal.json()["result"]["isError"] is False, proposal.text
     assert transport.calls >= 8  # every hop of the sign-in went through the trigger
+    [start] = durable_host.started  # the proposal started exactly one expiry orchestration
+    assert start["name"] == ORCHESTRATOR_NAME
+    assert set(start["input"]) == {"proposal_key", "expires_at"}
+    assert start["input"]["expires_at"] == pytest.approx(time.time() + 120, abs=30)
+    assert lead["leadid"] in {row["leadid"] for row in runtime.organization.all_rows("lead")}  # nothing deleted yet
 
 
-async def test_a_request_without_a_bearer_gets_the_oauth_challenge_through_the_trigger(runtime):
-    async with httpx.AsyncClient(transport=FunctionTransport(), base_url=BASE) as client:
+async def test_a_request_without_a_bearer_gets_the_oauth_challenge_through_the_trigger(runtime, durable_host):
+    async with httpx.AsyncClient(transport=FunctionTransport(durable_host.binding), base_url=BASE) as client:
         response = await client.post("/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
                                      headers={"Accept": "application/json, text/event-stream"})
     assert response.status_code == 401
     assert f'resource_metadata="{BASE}/.well-known/oauth-protected-resource/mcp"' in response.headers["www-authenticate"]
+
+
+def orchestration_context(payload: dict, *, timer_fired: bool) -> str:
+    """The JSON the host hands the orchestrator: history for the first episode, or after the timer fired."""
+    stamp = "2026-11-21T10:00:00.000Z"
+    history = [
+        {"EventType": 12, "EventId": -1, "IsPlayed": False, "Timestamp": stamp},
+        {"EventType": 0, "EventId": -1, "IsPlayed": False, "Timestamp": stamp, "Input": json.dumps(payload),
+         "Name": ORCHESTRATOR_NAME, "Version": ""},
+    ]
+    if timer_fired:
+        history += [
+            {"EventType": 10, "EventId": 0, "IsPlayed": False, "Timestamp": stamp, "FireAt": "2030-03-17T17:46:40Z"},
+            {"EventType": 13, "EventId": -1, "IsPlayed": False, "Timestamp": stamp},
+            {"EventType": 12, "EventId": -1, "IsPlayed": False, "Timestamp": stamp},
+            {"EventType": 11, "EventId": -1, "IsPlayed": False, "Timestamp": stamp, "TimerId": 0,
+             "FireAt": "2030-03-17T17:46:40Z"},
+        ]
+    return json.dumps({"history": history, "input": json.dumps(payload), "instanceId": "i1", "isReplaying": False,
+                       "parentInstanceId": None, "upperSchemaVersion": 2})
+
+
+def test_the_orchestrator_waits_for_the_deadline_then_calls_the_expiry_activity():
+    orchestrate = FUNCTIONS[ORCHESTRATOR_NAME].get_user_function()
+    payload = expiry_input("a" * 64, 1_900_000_000.0)  # 2030-03-17T17:46:40Z
+
+    first = json.loads(orchestrate(orchestration_context(payload, timer_fired=False)))
+    assert first["isDone"] is False
+    [[timer]] = first["actions"]
+    assert timer["actionType"] == 5 and timer["fireAt"].startswith("2030-03-17T17:46:40")
+
+    second = json.loads(orchestrate(orchestration_context(payload, timer_fired=True)))
+    activity = [action for group in second["actions"] for action in group if action["actionType"] == 0]
+    assert activity and activity[0]["functionName"] == ACTIVITY_NAME
+    assert json.loads(activity[0]["input"]) == payload
+
+
+def pending_proposal(expires_at: float) -> dict:
+    return DeleteProposal(user_oid=ALICE.object_id, environment="https://example.crm.dynamics.com", table="lead",
+                          entity_set="leads", primary_id="leadid", record_id="0" * 8 + "-0000-4000-8000-" + "0" * 12,
+                          etag='W/"1"', created_at=expires_at - 120, expires_at=expires_at).model_dump(mode="json")
+
+
+async def test_the_activity_expires_a_due_proposal_and_the_sweeper_purges_expired_rows():
+    store = MemoryStore()
+    function_app.use_asgi_app(None, store=store)
+    try:
+        proposals = store.collection(PROPOSALS_COLLECTION)
+        await proposals.create("due", pending_proposal(time.time() - 1), ttl_seconds=600)
+        await proposals.create("not-yet", pending_proposal(time.time() + 600), ttl_seconds=1200)
+        activity = FUNCTIONS[ACTIVITY_NAME].get_user_function()
+        assert await activity(payload=expiry_input("due", time.time() - 1)) is True
+        assert await activity(payload=expiry_input("not-yet", time.time())) is False
+        assert (await proposals.get("due")).value["status"] == "expired"
+        assert (await proposals.get("not-yet")).value["status"] == "pending"
+
+        transactions = store.collection(next(iter(COLLECTIONS.values())))
+        await transactions.create("stale", {"x": 1}, ttl_seconds=-1)
+        await transactions.create("live", {"x": 2}, ttl_seconds=600)
+        sweep = FUNCTIONS["sweep_expired_rows"].get_user_function()
+        await sweep(timer=SimpleNamespace(past_due=False))
+        assert await transactions.get("live") is not None
+        assert [record.key for record in await transactions.list_expired(now=time.time() + 1)] == []
+    finally:
+        function_app.use_asgi_app(None)

@@ -39,6 +39,7 @@ class ToolDeps:
     clock: Callable[[], float] = time.time
     cursor_key: bytes | None = field(default=None, repr=False)  # default: derived from settings
     store: Store | None = None  # shared state (delete proposals); None where no tool needs it
+    schedule_expiry: Callable[[str, float], Awaitable[None]] | None = None  # (proposal key, expires_at) -> expiry timer
     revoke_grant: Callable[[str], Awaitable[None]] | None = None  # ends the caller's sign-in (sign_out)
 
 

@@ -124,9 +124,9 @@ def translate_dataverse_error(exc: BaseException, *, table: str | None = None,
     message = _dataverse_message(exc)
     if isinstance(exc, webapi_errors.ThrottledError):
         retry_after = getattr(exc, "retry_after", None)
-        wait = f"Retry after {int(retry_after + 0.999)} s." if retry_after else "Retry in a minute."
+        wait = f"retry after {int(retry_after + 0.999)} s." if retry_after else "retry in a minute."
         return DataverseRefusedError(
-            f"Dataverse is limiting requests for this user (service protection). {wait} "
+            f"Dataverse throttled this request (service protection limits for this user), {wait} "
             "Fewer, narrower queries (a filter, fewer columns, FetchXML aggregates) help avoid this."
         )
     if isinstance(exc, webapi_errors.PermissionDeniedError):

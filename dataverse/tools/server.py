@@ -6,16 +6,19 @@ from the returned server. With one configured Dataverse environment the tools ha
 
 from __future__ import annotations
 
-import functools
-import inspect
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer
 from mcp.types import ToolAnnotations
 
 from dataverse.tools.context import ToolDeps, ToolRuntime
+from dataverse.tools.admin_tools import register_admin_tools
+from dataverse.tools.delete_tools import register_delete_tools
 from dataverse.tools.read_tools import ReadTools
+from dataverse.tools.registration import without_parameter
+from dataverse.tools.reports import register_report_tools
+from dataverse.tools.search_tools import register_search_tools
+from dataverse.tools.write_tools import register_write_tools
 
 SERVER_INSTRUCTIONS = (
     "Reads Microsoft Dataverse (Dynamics 365) data as the signed-in user: Dataverse security roles decide what is "
@@ -47,21 +50,6 @@ READ_TOOL_DESCRIPTIONS: dict[str, tuple[str, str]] = {
 }
 
 
-def _without_parameter(fn: Callable[..., Awaitable[Any]], name: str) -> Callable[..., Awaitable[Any]]:
-    """`fn` with parameter `name` removed from its visible signature (so it is absent from the input schema)."""
-    signature = inspect.signature(fn, eval_str=True)
-
-    @functools.wraps(fn)
-    async def wrapper(**kwargs: Any) -> Any:
-        return await fn(**kwargs)
-
-    wrapper.__signature__ = signature.replace(  # type: ignore[attr-defined]
-        parameters=[p for p in signature.parameters.values() if p.name != name]
-    )
-    del wrapper.__wrapped__  # inspect must not look through to the original signature
-    return wrapper
-
-
 def register_read_tools(server: MCPServer, runtime: ToolRuntime) -> ReadTools:
     """Add the read tools to `server`; returns the bound tool object (tests may call it directly)."""
     tools = ReadTools(runtime)
@@ -69,7 +57,7 @@ def register_read_tools(server: MCPServer, runtime: ToolRuntime) -> ReadTools:
     for name, (title, description) in READ_TOOL_DESCRIPTIONS.items():
         fn = getattr(tools, name)
         if not multi_environment:
-            fn = _without_parameter(fn, "environment")
+            fn = without_parameter(fn, "environment")
         server.add_tool(
             fn,
             name=name,
@@ -84,9 +72,15 @@ def register_read_tools(server: MCPServer, runtime: ToolRuntime) -> ReadTools:
 
 
 def build_mcp_server(deps: ToolDeps, **mcp_server_kwargs: Any) -> MCPServer:
-    """An MCPServer with every read tool registered, backed by one ToolRuntime (cache, cursor key) for `deps`."""
+    """An MCPServer with every tool the policy allows, backed by one ToolRuntime (cache, cursor key) for `deps`."""
     mcp_server_kwargs.setdefault("name", "dataverse")
     mcp_server_kwargs.setdefault("instructions", SERVER_INSTRUCTIONS)
     server = MCPServer(**mcp_server_kwargs)
-    register_read_tools(server, ToolRuntime(deps))
+    runtime = ToolRuntime(deps)
+    register_read_tools(server, runtime)
+    register_write_tools(server, runtime)
+    register_delete_tools(server, runtime)
+    register_report_tools(server, runtime)
+    register_search_tools(server, runtime)
+    register_admin_tools(server, runtime)
     return server

@@ -45,7 +45,7 @@ def test_nearest_names_include_substring_matches():
 
 def test_throttling_says_when_to_retry():
     error = dv.ThrottledError("Number of requests exceeded the limit of 6000", retry_after=17.2, status=429)
-    assert "Retry after 18 s" in str(translate_dataverse_error(error))
+    assert "throttled" in str(translate_dataverse_error(error)) and "retry after 18 s" in str(translate_dataverse_error(error))
 
 
 def test_permission_denied_says_retrying_will_not_help():

@@ -28,6 +28,7 @@ from dataverse.sandbox.dataverse.context import (
 from dataverse.sandbox.dataverse.identity_routes import sandbox_token_verifier, who_am_i
 from dataverse.sandbox.dataverse.model import SandboxError
 from dataverse.sandbox.dataverse.organization import SandboxOrganization
+from dataverse.sandbox.dataverse.search_routes import create_search_routes
 from dataverse.sandbox.dataverse.security import SecuredDataset, caller_for
 from dataverse.sandbox.users import SANDBOX_TENANT_ID
 
@@ -138,6 +139,7 @@ def create_sandbox_dataverse_app(*, organization: SandboxOrganization, base_url:
         Route(API_PREFIX + "/{rest:path}", api, methods=methods),
         Route("/sandbox-control/faults", faults_control, methods=["GET", "POST", "DELETE"]),
         Route("/sandbox-control/stats", stats_control, methods=["GET", "DELETE"]),
+        *create_search_routes(org=org, authenticate=authenticate, unauthorized_headers=unauthorized_headers),
     ])
 
 

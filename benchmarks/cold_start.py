@@ -1,0 +1,63 @@
+"""Cold start, each figure the median over fresh interpreter processes, subject and floor alternated:
+
+- import: `import function_app` vs the floor `import azure.functions, mcp.server.mcpserver`;
+- first call: a fresh process imports function_app, builds the sandbox app, answers one query_records tools/call over
+  ASGITransport, vs the floor process that builds a bare MCPServer app and answers one tools/call.
+Times are from spawning the interpreter to the child reporting (so interpreter start-up counts, the same for both).
+The app child signs in through the app's OAuth flow first (a connector does that once, before any cold start): that
+time is measured in the child and subtracted. It also reports what building the sandbox organisation costs, which
+production never pays.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.measure import median
+
+ROOT = Path(__file__).resolve().parent.parent
+
+IMPORT_APP = "import function_app"
+IMPORT_FLOOR = "import azure.functions, mcp.server.mcpserver"
+
+
+def _spawn(args: list[str]) -> tuple[float, dict[str, Any]]:
+    """Milliseconds from spawn until the child printed its first line, and the JSON of its last line (or {})."""
+    started = time.perf_counter()
+    process = subprocess.Popen([sys.executable, *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                               text=True)
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    elapsed = (time.perf_counter() - started) * 1000
+    rest = process.stdout.read().strip().splitlines()
+    process.wait(timeout=60)
+    if process.returncode != 0 or not line.strip():
+        raise RuntimeError(f"cold-start child {args} failed (exit {process.returncode})")
+    return elapsed, json.loads(rest[-1]) if rest else {}
+
+
+def measure_cold_start(*, runs: int = 10) -> dict[str, Any]:
+    samples: dict[str, list[float]] = {"import_app": [], "import_floor": [], "first_call_app": [],
+                                       "first_call_floor": [], "sandbox_build": [], "sign_in": []}
+    for _ in range(runs):
+        samples["import_app"].append(_spawn(["-c", f"{IMPORT_APP}; print('imported')"])[0])
+        samples["import_floor"].append(_spawn(["-c", f"{IMPORT_FLOOR}; print('imported')"])[0])
+        elapsed, report = _spawn(["-m", "benchmarks.first_call", "app"])
+        samples["first_call_app"].append(elapsed - report["sign_in_ms"])
+        samples["sign_in"].append(report["sign_in_ms"])
+        samples["sandbox_build"].append(report["sandbox_build_ms"])
+        samples["first_call_floor"].append(_spawn(["-m", "benchmarks.first_call", "floor"])[0])
+    figures = {name: median(values) for name, values in samples.items()}
+    return {
+        "runs": runs,
+        "median_ms": figures,
+        "import_ratio": figures["import_app"] / figures["import_floor"],
+        "first_call_ratio": figures["first_call_app"] / figures["first_call_floor"],
+        "first_call_ratio_without_sandbox_build": (figures["first_call_app"] - figures["sandbox_build"])
+        / figures["first_call_floor"],
+    }

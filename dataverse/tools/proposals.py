@@ -1,0 +1,163 @@
+"""Delete proposals: what `delete_record` stores and `confirm_delete` consumes.
+
+A proposal is bound to one user (Entra oid), one environment, one table and record id, and the record's ETag at
+proposal time. The model sees a single-use confirmation token (`secrets.token_urlsafe(32)`, 256 random bits); storage
+keeps only the token's SHA-256, as the key of the "deleteproposals" collection, so a leaked table holds no usable token.
+
+Expiry is checked here, against `expires_at`, on every confirmation; the durable timer (see `expiry.py`) is cleanup.
+The stored row outlives `expires_at` by `TOMBSTONE_SECONDS` so that a late confirmation reads "expired", not "unknown":
+when the timer fires it overwrites the proposal with a tombstone (status "expired", no impact data).
+
+The errors a confirmation can end in are drawn here, once:
+
+    ProposalError(DataverseToolError)     base: every refusal of confirm_delete
+    ├── ProposalExpiredError              the token's lifetime is over (audit outcome "expired")
+    ├── ProposalUsedError                 already confirmed, or never issued
+    ├── ProposalNotYoursError             issued to another user (audit outcome "denied"); still usable by its owner
+    ├── RecordChangedError                the record changed or vanished since the proposal; nothing was deleted
+    └── DeleteFailedError                 Dataverse refused or failed the delete after the token was consumed
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from dataverse.storage.protocol import Collection, Store
+from dataverse.tools.errors import DataverseToolError
+
+PROPOSALS_COLLECTION = "deleteproposals"
+TOMBSTONE_SECONDS = 900  # how long a proposal (or its tombstone) is kept after it expires
+TOKEN_BYTES = 32
+
+
+class ProposalError(DataverseToolError):
+    """confirm_delete refused: the message says why and what to do next."""
+
+
+class ProposalExpiredError(ProposalError):
+    audit_outcome = "expired"
+
+
+class ProposalUsedError(ProposalError):
+    audit_outcome = "error"
+
+
+class ProposalNotYoursError(ProposalError):
+    audit_outcome = "denied"
+
+
+class RecordChangedError(ProposalError):
+    audit_outcome = "error"
+
+
+class DeleteFailedError(ProposalError):
+    audit_outcome = "error"
+
+
+# --- the records -----------------------------------------------------------------------------------------------------
+
+
+class CascadeCount(BaseModel):
+    """Related records of one table that a delete removes too (one Cascade relationship)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    table: str = Field(description="The related table whose records are deleted along with this one.")
+    relationship: str
+    count: int = Field(description="How many the signed-in user can see (at most `capped_at`).")
+    capped: bool | None = Field(None, description="True when there are at least this many (the count stopped).")
+
+
+class ImpactSummary(BaseModel):
+    """What the user is about to delete."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    table: str
+    id: str
+    name: str | None = Field(None, description="The record's primary name.")
+    owner: str | None = Field(None, description="The owning user or team.")
+    created_on: str | None = None
+    modified_on: str | None = None
+    cascades: list[CascadeCount] = Field(
+        default_factory=list, description="Related records deleted with it (directly related; they may cascade on)."
+    )
+
+
+class DeleteProposal(BaseModel):
+    """One stored proposal (or, with status "expired", its tombstone)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["pending", "expired"] = "pending"
+    user_oid: str
+    environment: str
+    table: str
+    entity_set: str
+    primary_id: str
+    record_id: str
+    etag: str  # the record's @odata.etag at proposal time (sent as If-Match on delete)
+    created_at: float
+    expires_at: float
+    impact: ImpactSummary | None = None  # dropped from the tombstone
+
+    def is_expired(self, now: float) -> bool:
+        return self.status == "expired" or now >= self.expires_at
+
+    def tombstone(self) -> DeleteProposal:
+        return self.model_copy(update={"status": "expired", "impact": None})
+
+
+def new_confirmation_token() -> str:
+    """A fresh single-use token: 256 random bits, URL-safe."""
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def proposal_key(token: str) -> str:
+    """The storage key for a token: its SHA-256, hex. The token itself is never stored."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def iso_utc(epoch_seconds: float) -> str:
+    return datetime.fromtimestamp(epoch_seconds, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+# --- storage ---------------------------------------------------------------------------------------------------------
+
+
+class ProposalBook:
+    """The "deleteproposals" collection, read and written as `DeleteProposal`s."""
+
+    def __init__(self, store: Store, *, collection_name: str = PROPOSALS_COLLECTION) -> None:
+        self.collection: Collection = store.collection(collection_name)
+
+    async def create_proposal(self, proposal: DeleteProposal, *, now: float) -> tuple[str, str]:
+        """Store `proposal` under a new token's hash; returns (token, key). The row lives until
+        `expires_at + TOMBSTONE_SECONDS`."""
+        token = new_confirmation_token()
+        key = proposal_key(token)
+        ttl = max(0.0, proposal.expires_at - now) + TOMBSTONE_SECONDS
+        await self.collection.create(key, proposal.model_dump(mode="json"), ttl_seconds=ttl)
+        return token, key
+
+    async def get_proposal(self, key: str) -> tuple[DeleteProposal, str] | None:
+        """(proposal, etag), or None when there is no row under `key` (used, never issued, or long gone)."""
+        record = await self.collection.get(key)
+        return None if record is None else (DeleteProposal.model_validate(record.value), record.etag)
+
+    async def consume_proposal(self, key: str) -> tuple[DeleteProposal, str] | None:
+        """Atomically take the row: exactly one of any number of racing callers gets it."""
+        record = await self.collection.consume(key)
+        return None if record is None else (DeleteProposal.model_validate(record.value), record.etag)
+
+    async def replace_with_tombstone(self, key: str, proposal: DeleteProposal, *, etag: str) -> None:
+        """Overwrite the pending proposal read with `etag` by its tombstone; storage ConcurrencyError /
+        RecordNotFoundError when someone confirmed (or expired) it first."""
+        await self.collection.replace(
+            key, proposal.tombstone().model_dump(mode="json"), etag=etag, ttl_seconds=TOMBSTONE_SECONDS
+        )
