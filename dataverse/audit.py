@@ -158,6 +158,11 @@ _TOOL_NAME: TypeAdapter[str] = TypeAdapter(_Identifier)
 _current_scope: contextvars.ContextVar[AuditScope | None] = contextvars.ContextVar("audit_scope", default=None)
 
 
+def current_scope() -> AuditScope | None:
+    """The audited call running in this task, so a tool can name its target once it knows it (e.g. a new id)."""
+    return _current_scope.get()
+
+
 def observe_dataverse_request(info: RequestInfo) -> None:
     """Note a Dataverse response's request id on the audited call running in this task (an `on_response` hook)."""
     scope = _current_scope.get()

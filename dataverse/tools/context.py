@@ -8,6 +8,7 @@ user id as an argument, so a model cannot ask for someone else's data.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from mcp.server.auth.provider import AccessToken
 
 from dataverse.settings import Settings
 from dataverse.storage.protocol import Store
+from dataverse.telemetry import on_dataverse_response
 from dataverse.tools.cache import MetadataCache, TTLCache
 from dataverse.tools.cursor import CursorCodec, cursor_key_from_settings
 from dataverse.tools.errors import NotSignedInError, unknown_environment_error
@@ -100,7 +102,8 @@ class ToolRuntime:
         async def token_source() -> str:
             return await self.deps.dataverse_token(caller, environment)
 
-        return DataverseClient(environment, token_source, http=self.deps.http, retry=self.deps.retry)
+        return DataverseClient(environment, token_source, http=self.deps.http, retry=self.deps.retry,
+                               on_response=functools.partial(on_dataverse_response, environment_url=environment))
 
     def begin_call(self, environment: str | None = None) -> ToolCall:
         """The ToolCall for the current MCP request; raises NotSignedInError / UnknownEnvironmentError."""

@@ -15,6 +15,7 @@ from dataverse.tools.context import ToolDeps, ToolRuntime
 from dataverse.tools.admin_tools import register_admin_tools
 from dataverse.tools.delete_tools import register_delete_tools
 from dataverse.tools.read_tools import ReadTools
+from dataverse.tools.observed import ObservedMCPServer
 from dataverse.tools.registration import without_parameter
 from dataverse.tools.reports import register_report_tools
 from dataverse.tools.search_tools import register_search_tools
@@ -75,7 +76,7 @@ def build_mcp_server(deps: ToolDeps, **mcp_server_kwargs: Any) -> MCPServer:
     """An MCPServer with every tool the policy allows, backed by one ToolRuntime (cache, cursor key) for `deps`."""
     mcp_server_kwargs.setdefault("name", "dataverse")
     mcp_server_kwargs.setdefault("instructions", SERVER_INSTRUCTIONS)
-    server = MCPServer(**mcp_server_kwargs)
+    server = ObservedMCPServer(**mcp_server_kwargs)
     runtime = ToolRuntime(deps)
     register_read_tools(server, runtime)
     register_write_tools(server, runtime)

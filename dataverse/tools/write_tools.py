@@ -20,7 +20,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
-from dataverse.audit import AuditLog
+from dataverse.audit import current_scope
 from dataverse.tools.context import ToolCall, ToolRuntime
 from dataverse.tools.errors import (
     DataverseRefusedError,
@@ -70,21 +70,19 @@ class WriteResult(ResultModel):
 class WriteTools:
     """The write tools bound to one ToolRuntime; `register_write_tools` registers the methods."""
 
-    def __init__(self, runtime: ToolRuntime, *, audit: AuditLog | None = None):
+    def __init__(self, runtime: ToolRuntime):
         self.runtime = runtime
-        self.audit = audit or AuditLog()
 
     async def create_record(self, table: TableName, values: Values,
                             environment: Environment = None) -> Annotated[CallToolResult, WriteResult]:
         call = self.runtime.begin_call(environment)
-        async with self.audit.audited("create_record", access_token=call.caller, environment=call.environment,
-                                      table=table if table.isidentifier() else None) as scope:
-            summary, metadata = await self._table(call, table)
-            body, understood = await self._body(call, metadata, values, operation="create", record_id=None)
-            with write_errors("create", summary, record_id=None, values=values):
-                record_id = await call.client.create(summary.entity_set, body)
+        summary, metadata = await self._table(call, table)
+        body, understood = await self._body(call, metadata, values, operation="create", record_id=None)
+        with write_errors("create", summary, record_id=None, values=values):
+            record_id = await call.client.create(summary.entity_set, body)
+        if (scope := current_scope()) is not None:
             scope.set_target(record_id=record_id)
-            return tool_result(await self._result(call, summary, record_id, values, understood))
+        return tool_result(await self._result(call, summary, record_id, values, understood))
 
     async def update_record(
         self, table: TableName,
@@ -100,13 +98,11 @@ class WriteTools:
             record_id = format_guid(id)
         except ValueError:
             raise invalid_record_id_error(id) from None
-        async with self.audit.audited("update_record", access_token=call.caller, environment=call.environment,
-                                      table=table if table.isidentifier() else None, record_id=record_id):
-            summary, metadata = await self._table(call, table)
-            body, understood = await self._body(call, metadata, values, operation="update", record_id=record_id)
-            with write_errors("update", summary, record_id=record_id, values=values):
-                await call.client.update(summary.entity_set, record_id, body, etag=_clean_etag(etag))
-            return tool_result(await self._result(call, summary, record_id, values, understood))
+        summary, metadata = await self._table(call, table)
+        body, understood = await self._body(call, metadata, values, operation="update", record_id=record_id)
+        with write_errors("update", summary, record_id=record_id, values=values):
+            await call.client.update(summary.entity_set, record_id, body, etag=_clean_etag(etag))
+        return tool_result(await self._result(call, summary, record_id, values, understood))
 
     # --- helpers -------------------------------------------------------------------------------------------------
     async def _table(self, call: ToolCall, table: str) -> tuple[TableSummary, TableMetadata]:
@@ -280,13 +276,12 @@ WRITE_TOOL_DESCRIPTIONS: dict[str, tuple[str, str, bool, bool]] = {
 }
 
 
-def register_write_tools(server: MCPServer, runtime: ToolRuntime, *, audit: AuditLog | None = None
-                         ) -> WriteTools | None:
+def register_write_tools(server: MCPServer, runtime: ToolRuntime) -> WriteTools | None:
     """Add create_record and update_record to `server`, unless the policy is read-only (then nothing is added)."""
     if runtime.settings.access_mode == "read_only":
         return None
 
-    tools = WriteTools(runtime, audit=audit)
+    tools = WriteTools(runtime)
     for name, (title, description, destructive, idempotent) in WRITE_TOOL_DESCRIPTIONS.items():
         fn = getattr(tools, name)
         if len(runtime.environments) <= 1:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from dataverse.sandbox.dataverse.model import Dataset, LookupValue, QueryContext, Row, SandboxError, Table
+from dataverse.sandbox.dataverse.model import Dataset, LookupValue, QueryContext, Row, Table
 from dataverse.sandbox.dataverse.odata_functions import compile_query_function
 from dataverse.sandbox.dataverse.odata_lexer import Token, query_error, syntax_error, tokenize
 from dataverse.sandbox.dataverse.odata_nodes import (
