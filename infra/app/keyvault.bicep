@@ -33,5 +33,5 @@ resource tokenEncryptionKeySecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01'
 }
 
 output name string = vault.name
-// Versionless URI: the app picks up a rotated value on restart (see docs/operate.md).
+// Versionless URI: the app picks up a rotated value on restart (see "Rotate the token-encryption key" in the README).
 output tokenEncryptionKeyUri string = tokenEncryptionKeySecret.properties.secretUri
