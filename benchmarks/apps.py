@@ -23,6 +23,8 @@ from typing import Any
 
 import httpx
 
+from dataverse.sandbox.lifespan import run_lifespan as lifespan
+
 PROTOCOL_VERSION = "2025-06-18"
 BASE_URL = "http://127.0.0.1:7071"
 QUERY_ARGUMENTS = {"table": "account", "select": ["name"], "top": 10}
@@ -185,34 +187,6 @@ def create_direct_query(full: FullApp) -> Callable[[], Any]:
         return await client.query("accounts", select=["name"], page_size=QUERY_ARGUMENTS["top"])
 
     return direct
-
-
-@contextlib.asynccontextmanager
-async def lifespan(app: Any) -> AsyncIterator[None]:
-    """Run any ASGI app's lifespan protocol (startup before, shutdown after), as a server would."""
-    inbox: asyncio.Queue[dict[str, str]] = asyncio.Queue()
-    started, stopped = asyncio.Event(), asyncio.Event()
-    failures: list[str] = []
-
-    async def receive() -> dict[str, str]:
-        return await inbox.get()
-
-    async def send(message: dict[str, Any]) -> None:
-        if message["type"].endswith(".failed"):
-            failures.append(message.get("message", ""))
-        (started if message["type"].startswith("lifespan.startup") else stopped).set()
-
-    task = asyncio.create_task(app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, receive, send))
-    await inbox.put({"type": "lifespan.startup"})
-    await started.wait()
-    if failures:
-        raise RuntimeError(f"app startup failed: {failures[0]}")
-    try:
-        yield
-    finally:
-        await inbox.put({"type": "lifespan.shutdown"})
-        await stopped.wait()
-        await task
 
 
 @contextlib.asynccontextmanager

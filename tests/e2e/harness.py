@@ -12,7 +12,6 @@ ASGITransport client). Oracles read the sandbox organisation directly through it
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator
@@ -27,6 +26,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from dataverse.sandbox.dataverse.organization import SandboxOrganization
 from dataverse.sandbox.dataverse.security import SecuredDataset, caller_for
+from dataverse.sandbox.lifespan import run_lifespan as lifespan
 from dataverse.sandbox.runtime import SandboxRuntime, create_sandbox_runtime
 from dataverse.sandbox.users import SandboxUser
 from dataverse.settings import Settings
@@ -65,34 +65,6 @@ class E2E:
             async with ClientSession(streams[0], streams[1]) as session:
                 await session.initialize()
                 yield session
-
-
-@contextlib.asynccontextmanager
-async def lifespan(app: Any) -> AsyncIterator[None]:
-    """Run an ASGI app's lifespan protocol: startup before the block, shutdown after."""
-    inbox: asyncio.Queue[dict[str, str]] = asyncio.Queue()
-    started, stopped = asyncio.Event(), asyncio.Event()
-    failures: list[str] = []
-
-    async def receive() -> dict[str, str]:
-        return await inbox.get()
-
-    async def send(message: dict[str, Any]) -> None:
-        if message["type"].endswith(".failed"):
-            failures.append(message.get("message", ""))
-        (started if message["type"].startswith("lifespan.startup") else stopped).set()
-
-    task = asyncio.create_task(app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, receive, send))
-    await inbox.put({"type": "lifespan.startup"})
-    await started.wait()
-    if failures:
-        raise RuntimeError(f"app startup failed: {failures[0]}")
-    try:
-        yield
-    finally:
-        await inbox.put({"type": "lifespan.shutdown"})
-        await stopped.wait()
-        await task
 
 
 @contextlib.asynccontextmanager
