@@ -5,6 +5,8 @@
     /health                            configuration and storage reachability, nothing secret
     extra routes                       in sandbox mode, the sandbox Dataverse and Entra ID (passed in by the caller)
 
+Outages answer 503 or a tool error that says so, never 500 or 401 (see dataverse/outages.py).
+
 `create_app_from_environment()` is what Azure Functions and `func start` serve: settings from the environment, Table
 Storage, and the Entra client with the managed identity's assertion (or a local secret or certificate).
 """
@@ -29,6 +31,7 @@ from dataverse.jsonrpc_guard import JsonRpcEnvelopeGuard
 from dataverse.oauth.entra import EntraClient
 from dataverse.oauth.guard import transport_security_settings
 from dataverse.oauth.routes import create_oauth
+from dataverse.outages import StorageOutageMiddleware, tool_token_source
 from dataverse.settings import Settings
 from dataverse.storage import create_store
 from dataverse.storage.protocol import Store
@@ -123,7 +126,7 @@ def build_app(settings: Settings, deps: AppDeps | None = None) -> ASGIApp:
     tool_deps = ToolDeps(
         settings=settings,
         http=http,
-        dataverse_token=oauth.dataverse_tokens.get_token,
+        dataverse_token=tool_token_source(oauth.dataverse_tokens.get_token),
         clock=clock,
         store=store,
         schedule_expiry=deps.schedule_expiry or in_process_expiry.schedule,
@@ -164,7 +167,7 @@ def build_app(settings: Settings, deps: AppDeps | None = None) -> ASGIApp:
     app.state.mcp_server = mcp
     app.state.oauth = oauth
     app.state.store = store
-    return oauth.guard(JsonRpcEnvelopeGuard(app, max_body_bytes=MAX_MCP_BODY_BYTES))
+    return StorageOutageMiddleware(oauth.guard(JsonRpcEnvelopeGuard(app, max_body_bytes=MAX_MCP_BODY_BYTES)))
 
 
 def create_app_from_environment(settings: Settings | None = None, *, deps: AppDeps | None = None) -> ASGIApp:

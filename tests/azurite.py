@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -49,8 +50,11 @@ def _free_port() -> int:
 class AzuriteTable:
     """One Azurite Table service process bound to 127.0.0.1:<port>, restartable on the same port."""
 
-    def __init__(self, *, binary: Path, port: int | None = None, startup_timeout: float = 20.0) -> None:
+    def __init__(
+        self, *, binary: Path, port: int | None = None, startup_timeout: float = 20.0, persistent: bool = False
+    ) -> None:
         self.binary = binary
+        self.persistent = persistent  # on disk in the workspace: data survives stop()/start()
         self.port = port or _free_port()
         self.startup_timeout = startup_timeout
         self._process: subprocess.Popen[bytes] | None = None
@@ -81,7 +85,7 @@ class AzuriteTable:
             "127.0.0.1",
             "--tablePort",
             str(self.port),
-            "--inMemoryPersistence",
+            *(["--location", self._workspace] if self.persistent else ["--inMemoryPersistence"]),
             "--disableTelemetry",
             "--silent",
         ]
@@ -106,10 +110,16 @@ class AzuriteTable:
         raise RuntimeError(f"azurite-table did not listen on port {self.port} within {self.startup_timeout} s")
 
     def stop(self) -> None:
-        """Terminate the process (in-memory data is lost) and wait until the port is closed."""
+        """Stop the process (in-memory data is lost; a persistent one saves first) and wait until the port is closed."""
         process, self._process = self._process, None
         if process is None:
             return
+        if process.poll() is None and self.persistent:
+            process.send_signal(signal.SIGINT)  # a graceful close saves the database (autosave runs every 5 s)
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
         if process.poll() is None:
             process.terminate()
             try:
@@ -126,8 +136,9 @@ class AzuriteTable:
         shutil.rmtree(self._workspace, ignore_errors=True)
 
 
-def start_azurite(*, port: int | None = None) -> AzuriteTable:
-    """Start an in-memory Azurite Table service on a free loopback port; call `.close()` when done."""
-    azurite = AzuriteTable(binary=find_azurite_bin(), port=port)
+def start_azurite(*, port: int | None = None, persistent: bool = False) -> AzuriteTable:
+    """Start an Azurite Table service (in memory, or on disk with `persistent`) on a free loopback port; call
+    `.close()` when done."""
+    azurite = AzuriteTable(binary=find_azurite_bin(), port=port, persistent=persistent)
     azurite.start()
     return azurite

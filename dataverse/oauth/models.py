@@ -80,7 +80,9 @@ class Grant(BaseModel):
 
 
 class RefreshTokenRecord(BaseModel):
-    """A refresh token (key: its hash). Rotated on use; a second use revokes the grant."""
+    """A refresh token (key: its hash). Rotated on use; a second use revokes the grant, unless it raced the rotation
+    (see `dataverse.oauth.tokens`): `used_at` is when a rotation spent it, `rotated_at` when that rotation had issued
+    the new pair (None while it is still issuing)."""
 
     grant_id: str
     client_id: str
@@ -89,6 +91,8 @@ class RefreshTokenRecord(BaseModel):
     subject: str
     expires_at: float
     used: bool = False
+    used_at: float | None = None
+    rotated_at: float | None = None
 
 
 class AccessTokenRecord(BaseModel):

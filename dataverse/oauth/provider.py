@@ -208,7 +208,8 @@ class DataverseOAuthProvider:
     async def exchange_refresh_token(
         self, client: OAuthClientInformationFull, refresh_token: GrantRefreshToken, scopes: list[str]
     ) -> OAuthToken:
-        loaded = await self.tokens.load_refresh_token(client.client_id, refresh_token.token)
+        # load_refresh_token (above, same request) found it unspent: finding it spent now means a racing duplicate
+        loaded = await self.tokens.load_refresh_token(client.client_id, refresh_token.token, seen_unspent=True)
         if loaded is None:
             raise TokenError("invalid_grant", "refresh token was already used")
         return await self.tokens.rotate(loaded[0], loaded[1], scopes=scopes)

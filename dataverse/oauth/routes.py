@@ -49,7 +49,7 @@ from dataverse.oauth.provider import DataverseOAuthProvider
 from dataverse.oauth.redirects import RedirectAllowList
 from dataverse.oauth.repository import OAuthRepository
 from dataverse.oauth.resources import is_same_resource
-from dataverse.oauth.tokens import TokenService
+from dataverse.oauth.tokens import TokenService, token_request_started_at
 from dataverse.settings import Settings
 
 CALLBACK_PATH = "/oauth/callback"
@@ -87,10 +87,11 @@ def _authorization_server_metadata(settings: Settings, auth: AuthSettings) -> OA
     )
 
 
-def _token_route(provider: DataverseOAuthProvider, resource: str) -> Route:
+def _token_route(provider: DataverseOAuthProvider, resource: str, *, clock: Callable[[], float]) -> Route:
     handler = TokenHandler(provider, ClientAuthenticator(provider))
 
     async def token_endpoint(request: Request) -> Response:
+        token_request_started_at.set(clock())  # tells a duplicate racing a refresh rotation from a replay
         form = await request.form()
         requested = form.get("resource")
         if isinstance(requested, str) and not is_same_resource(requested, resource):
@@ -232,7 +233,7 @@ def create_oauth(
             route = Route(route.path, endpoint=cors_middleware(MetadataHandler(metadata).handle, ["GET", "OPTIONS"]),
                           methods=["GET", "OPTIONS"])
         elif route.path == "/token":
-            route = _token_route(provider, settings.mcp_url)
+            route = _token_route(provider, settings.mcp_url, clock=clock)
         elif route.path == "/revoke":
             route = _revocation_route(provider)
         routes.append(route)

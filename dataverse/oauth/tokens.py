@@ -1,6 +1,17 @@
 """Our own opaque tokens: issuing an access/refresh pair for a grant, rotating refresh tokens (a second use of one
 revokes the whole grant), loading access tokens for the bearer check, and revoking grants.
 
+Replay versus race. A spent refresh token presented again is a replay (RFC 9700 4.14.2) and revokes the grant, with
+one narrow exception: a duplicate that RACED the rotation is refused (invalid_grant) without revoking, so a client
+that sends the same refresh twice at once keeps the grant its winning request renewed. A duplicate raced when
+  - its own request read the token while it was still unspent (it lost the ETag race, or found it spent on the
+    re-read just before spending), or
+  - its /token request started before the winning rotation had issued the new pair (the route records the start
+    in `token_request_started_at`; the spent record keeps `rotated_at`, None while still issuing), within
+    ROTATION_IN_FLIGHT_SECONDS of the spend (so a rotation that died half-way cannot shield replays for long).
+A replay whose request starts after the rotation finished always revokes, however soon after. (With the in-memory
+store, requests never overlap inside one process, so there every duplicate is a replay.)
+
 Tokens are 256-bit random strings with a recognisable prefix; only their SHA-256 hashes are stored. An access token
 is valid while its record is unexpired AND its grant still exists, so deleting the grant ends every token at once.
 """
@@ -9,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
+from contextvars import ContextVar
 from collections.abc import Awaitable, Callable
 
 from mcp.server.auth.provider import AccessToken, TokenError
@@ -16,11 +28,16 @@ from mcp.shared.auth import OAuthToken
 from dataverse.oauth.crypto import hash_secret, new_secret
 from dataverse.oauth.models import AccessTokenRecord, Grant, GrantRefreshToken, RefreshTokenRecord
 from dataverse.oauth.repository import ConcurrencyError, OAuthRepository
+from dataverse.storage.errors import StorageError
 
 logger = logging.getLogger(__name__)
 
 ACCESS_TOKEN_PREFIX = "dvat_"
 REFRESH_TOKEN_PREFIX = "dvrt_"
+ROTATION_IN_FLIGHT_SECONDS = 10.0  # how long after a spend a duplicate may still count as racing it
+
+token_request_started_at: ContextVar[float | None] = ContextVar("token_request_started_at", default=None)
+"""When the current /token request started (set by the token route), for telling a racing duplicate from a replay."""
 
 GrantRevokedListener = Callable[[str], None]
 
@@ -89,8 +106,11 @@ class TokenService:
             refresh_token=refresh_token,
         )
 
-    async def load_refresh_token(self, client_id: str, token: str) -> tuple[GrantRefreshToken, str] | None:
-        """The refresh token and its record ETag. A token used before is a replay: the grant is revoked."""
+    async def load_refresh_token(
+        self, client_id: str, token: str, *, seen_unspent: bool = False
+    ) -> tuple[GrantRefreshToken, str] | None:
+        """The refresh token and its record ETag. A token used before is a replay: the grant is revoked, unless the
+        duplicate raced the rotation (`seen_unspent`: this request read it unspent a moment ago; see module doc)."""
         if not token.startswith(REFRESH_TOKEN_PREFIX):
             return None
         found = await self._repository.refresh_tokens.get(hash_secret(token))
@@ -100,6 +120,9 @@ class TokenService:
         if record.client_id != client_id:
             return None
         if record.used:
+            if seen_unspent or self._raced_the_rotation(record):
+                logger.info("concurrent duplicate refresh of grant %s refused; grant kept", record.grant_id)
+                return None
             logger.warning("refresh token reuse detected; revoking grant %s", record.grant_id)
             await self.revoke_grant(record.grant_id)
             return None
@@ -114,6 +137,14 @@ class TokenService:
         )
         return sdk_token, etag
 
+    def _raced_the_rotation(self, record: RefreshTokenRecord) -> bool:
+        if record.used_at is None or self._clock() - record.used_at >= ROTATION_IN_FLIGHT_SECONDS:
+            return False
+        if record.rotated_at is None:
+            return True  # the winning rotation is still issuing
+        started_at = token_request_started_at.get()
+        return started_at is not None and started_at < record.rotated_at
+
     async def rotate(self, refresh_token: GrantRefreshToken, etag: str, *, scopes: list[str]) -> OAuthToken:
         """Spend a refresh token (exactly once, across instances) and issue a new pair."""
         key = hash_secret(refresh_token.token)
@@ -125,17 +156,26 @@ class TokenService:
             subject=refresh_token.subject or "",
             expires_at=float(refresh_token.expires_at or self._clock()),
             used=True,
+            used_at=self._clock(),
         )
         try:
             await self._repository.refresh_tokens.replace(key, spent, etag=etag, expires_at=spent.expires_at)
         except ConcurrencyError:
-            logger.warning("refresh token spent twice concurrently; revoking grant %s", refresh_token.grant_id)
-            await self.revoke_grant(refresh_token.grant_id)
+            # A racing request spent it between our read and this write: a concurrent duplicate, not a replay.
+            logger.info("refresh token of grant %s spent concurrently; this duplicate is refused", refresh_token.grant_id)
             raise TokenError(error="invalid_grant", error_description="refresh token was already used")
         grant = await self.get_grant(refresh_token.grant_id)
         if grant is None:
             raise TokenError(error="invalid_grant", error_description="the grant was revoked or has expired")
-        return await self.issue_tokens(refresh_token.grant_id, grant, scopes=scopes)
+        issued = await self.issue_tokens(refresh_token.grant_id, grant, scopes=scopes)
+        try:  # the rotation is over: from now on a replay of the spent token revokes the grant
+            await self._repository.refresh_tokens.upsert(
+                key, spent.model_copy(update={"rotated_at": self._clock()}), expires_at=spent.expires_at
+            )
+        except StorageError:
+            logger.warning("could not close the rotation of grant %s; it ends after %s s", refresh_token.grant_id,
+                           ROTATION_IN_FLIGHT_SECONDS)
+        return issued
 
     async def get_grant(self, grant_id: str) -> Grant | None:
         found = await self._repository.grants.get(grant_id)

@@ -1,6 +1,8 @@
 """Every tool call observed in one place: a telemetry span (Dataverse request spans nest under it) and exactly one
 audit event (user, client, tool, environment, table, record id, outcome, latency, Dataverse request id; never
 arguments' contents). `ObservedMCPServer` applies it to each tool as it is added, so no tool can forget it.
+A storage outage during a tool (delete proposals live in storage) becomes a tool error that says so and asks for a
+retry, instead of the SDK's bare "Error executing tool".
 """
 
 from __future__ import annotations
@@ -12,9 +14,17 @@ from typing import Any
 
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 
 from dataverse.audit import AuditLog
+from dataverse.storage.errors import StorageUnavailableError
 from dataverse.telemetry import tool_span
+
+
+STORAGE_UNAVAILABLE_MESSAGE = (
+    "The connector's storage is temporarily unavailable, so this call could not complete and no record was deleted. "
+    "Retry in a minute; if this was delete_record, use only the confirmation token a successful retry returns."
+)
 
 
 def observed_tool(fn: Callable[..., Any], *, tool: str, audit: AuditLog) -> Callable[..., Any]:
@@ -30,7 +40,10 @@ def observed_tool(fn: Callable[..., Any], *, tool: str, audit: AuditLog) -> Call
                              user_oid=caller.subject if caller else None):
             async with audit.audited(tool, access_token=caller, environment=environment, table=table,
                                      record_id=record_id):
-                return await fn(**kwargs)
+                try:
+                    return await fn(**kwargs)
+                except StorageUnavailableError as error:
+                    raise ToolError(STORAGE_UNAVAILABLE_MESSAGE) from error
 
     run.__signature__ = inspect.signature(fn, eval_str=True)  # type: ignore[attr-defined]
     del run.__wrapped__  # the SDK must read the signature above, not look through to `fn`
