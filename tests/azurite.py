@@ -8,6 +8,7 @@ repository's `.tools/node_modules/.bin/azurite-table` (`npm install --prefix .to
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -15,6 +16,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -142,3 +144,18 @@ def start_azurite(*, port: int | None = None, persistent: bool = False) -> Azuri
     azurite = AzuriteTable(binary=find_azurite_bin(), port=port, persistent=persistent)
     azurite.start()
     return azurite
+
+
+@contextlib.contextmanager
+def running_azurite(*, persistent: bool = False) -> Iterator[AzuriteTable]:
+    """A fresh emulator for a fixture's lifetime; a missing Azurite FAILS the test (never skips) with the fix."""
+    import pytest
+
+    try:
+        emulator = start_azurite(persistent=persistent)
+    except AzuriteNotFoundError as error:
+        pytest.fail(str(error), pytrace=False)
+    try:
+        yield emulator
+    finally:
+        emulator.close()

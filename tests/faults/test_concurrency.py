@@ -26,7 +26,7 @@ from dataverse.sandbox.users import ALICE
 from dataverse.settings import Settings
 from dataverse.storage import MemoryStore, create_table_store
 from dataverse.storage.protocol import Store
-from tests.azurite import AzuriteNotFoundError, AzuriteTable, start_azurite
+from tests.azurite import AzuriteTable, running_azurite
 from tests.e2e.harness import lifespan
 
 BASE_URL = "http://127.0.0.1:7071"
@@ -36,14 +36,8 @@ _ids = itertools.count(1)
 
 @pytest.fixture(scope="module")
 def azurite() -> Iterator[AzuriteTable]:
-    try:
-        emulator = start_azurite()
-    except AzuriteNotFoundError as error:
-        pytest.fail(str(error), pytrace=False)
-    try:
+    with running_azurite() as emulator:
         yield emulator
-    finally:
-        emulator.close()
 
 
 @dataclass

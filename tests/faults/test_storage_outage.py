@@ -30,7 +30,7 @@ from dataverse.settings import Settings
 from dataverse.storage import create_table_store
 from dataverse.storage.protocol import Store
 from dataverse.tools.proposals import PROPOSALS_COLLECTION
-from tests.azurite import AzuriteNotFoundError, AzuriteTable, start_azurite
+from tests.azurite import AzuriteTable, running_azurite
 from tests.e2e.harness import lifespan
 
 BASE_URL = "http://127.0.0.1:7071"
@@ -50,14 +50,8 @@ class Clock:
 
 @pytest.fixture(scope="module")
 def disk_azurite() -> Iterator[AzuriteTable]:
-    try:
-        emulator = start_azurite(persistent=True)
-    except AzuriteNotFoundError as error:
-        pytest.fail(str(error), pytrace=False)
-    try:
+    with running_azurite(persistent=True) as emulator:
         yield emulator
-    finally:
-        emulator.close()
 
 
 @dataclass

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from dataverse.storage import MemoryStore, Store, create_table_store
-from tests.azurite import AzuriteNotFoundError, AzuriteTable, start_azurite
+from tests.azurite import AzuriteTable, running_azurite
 
 
 class FakeClock:
@@ -33,14 +33,8 @@ def fresh_prefix() -> str:
 
 @pytest.fixture(scope="session")
 def azurite() -> Iterator[AzuriteTable]:
-    try:
-        emulator = start_azurite()
-    except AzuriteNotFoundError as error:
-        pytest.fail(str(error), pytrace=False)
-    try:
+    with running_azurite() as emulator:
         yield emulator
-    finally:
-        emulator.close()
 
 
 @pytest.fixture

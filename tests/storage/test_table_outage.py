@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from dataverse.storage import StorageUnavailableError, create_table_store
-from tests.azurite import AzuriteNotFoundError, AzuriteTable, start_azurite
+from tests.azurite import AzuriteTable, running_azurite
 
 from .conftest import fresh_prefix
 
@@ -19,14 +19,8 @@ HANG_GUARD_SECONDS = 30  # not a speed assertion: only stops a regression to SDK
 @pytest.fixture(scope="module")
 def private_azurite() -> Iterator[AzuriteTable]:
     """An emulator this module may stop and restart without disturbing the session's."""
-    try:
-        emulator = start_azurite()
-    except AzuriteNotFoundError as error:
-        pytest.fail(str(error), pytrace=False)
-    try:
+    with running_azurite() as emulator:
         yield emulator
-    finally:
-        emulator.close()
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from dataverse.tools.proposals import (
     new_confirmation_token,
     proposal_key,
 )
-from tests.azurite import AzuriteNotFoundError, AzuriteTable, start_azurite
+from tests.azurite import AzuriteTable, running_azurite
 
 RECORD_ID = "a6a3a450-6513-470e-a69e-0d37f2a74de4"
 
@@ -47,14 +47,8 @@ def make_proposal(now: float, *, ttl: float = 120, user: str = "oid-alice") -> D
 
 @pytest.fixture(scope="module")
 def azurite() -> Iterator[AzuriteTable]:
-    try:
-        emulator = start_azurite()
-    except AzuriteNotFoundError as error:
-        pytest.fail(str(error), pytrace=False)
-    try:
+    with running_azurite() as emulator:
         yield emulator
-    finally:
-        emulator.close()
 
 
 @pytest.fixture(params=["memory", "azurite"])
