@@ -22,7 +22,7 @@ from pydantic import Field
 
 from dataverse.audit import AuditEvent, AuditEventName, AuditLog, AuditOutcome, describe_failure
 from dataverse.tools.context import ToolCall, ToolRuntime, get_caller
-from dataverse.tools.errors import DataverseRefusedError, dataverse_errors, invalid_record_id_error
+from dataverse.tools.errors import DataverseRefusedError, dataverse_errors, record_id_argument
 from dataverse.tools.expiry import InProcessExpiryScheduler
 from dataverse.tools.proposals import (
     CascadeCount,
@@ -42,7 +42,7 @@ from dataverse.tools.shaping import shape_row
 from dataverse.tools.tables import columns_by_name, get_table, resolve_selection, resolve_table
 from dataverse.webapi import errors as webapi_errors
 from dataverse.webapi.models import OneToManyRelationship, TableMetadata, TableSummary
-from dataverse.webapi.odata import format_guid, record_path
+from dataverse.webapi.odata import record_path
 from dataverse.tools.registration import without_parameter
 
 logger = logging.getLogger(__name__)
@@ -90,10 +90,7 @@ class DeleteTools:
         = None,
     ) -> Annotated[CallToolResult, DeleteProposalResult]:
         call = self.runtime.begin_call(environment)
-        try:
-            record_id = format_guid(id)
-        except ValueError:
-            raise invalid_record_id_error(id) from None
+        record_id = record_id_argument(id)
         summary = await resolve_table(self.runtime, call, table)
         metadata = await get_table(self.runtime, call, summary)
         selection = resolve_selection(metadata, [c for c in (summary.primary_name, "ownerid", "createdon",

@@ -15,6 +15,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 
 from dataverse.webapi import errors as webapi_errors
 from dataverse.webapi.fetchxml import DEFAULT_MAX_BYTES, InvalidFetchXmlError
+from dataverse.webapi.odata import format_guid
 
 
 class DataverseToolError(ToolError):
@@ -99,6 +100,14 @@ def invalid_record_id_error(record_id: str) -> InvalidRecordIdError:
         f"{record_id!r} is not a record id. Ids are GUIDs like '00000000-0000-0000-0000-000000000000'; "
         "take them from the id column of a query_records result."
     )
+
+
+def record_id_argument(value: str) -> str:
+    """A record id given by the model, as a canonical GUID; InvalidRecordIdError saying what an id looks like."""
+    try:
+        return format_guid(value)
+    except ValueError:
+        raise invalid_record_id_error(value) from None
 
 
 def unknown_environment_error(environment: str, configured: Iterable[str]) -> UnknownEnvironmentError:

@@ -17,7 +17,7 @@ from dataverse.tools.cursor import FetchXmlCursor, ODataCursor
 from dataverse.tools.errors import (
     InvalidArgumentError,
     dataverse_errors,
-    invalid_record_id_error,
+    record_id_argument,
 )
 from dataverse.tools.results import (
     ChoiceEntry,
@@ -46,7 +46,6 @@ from dataverse.tools.tables import (
 )
 from dataverse.webapi.fetchxml import validate_fetch_xml, with_paging
 from dataverse.webapi.models import TableMetadata
-from dataverse.webapi.odata import format_guid
 
 MAX_PAGE_SIZE = 500
 DEFAULT_PAGE_SIZE = 50
@@ -175,10 +174,7 @@ class ReadTools:
         environment: Environment = None,
     ) -> Annotated[CallToolResult, RecordResult]:
         call = self.runtime.begin_call(environment)
-        try:
-            record_id = format_guid(id)
-        except ValueError:
-            raise invalid_record_id_error(id) from None
+        record_id = record_id_argument(id)
         summary = await resolve_table(self.runtime, call, table)
         metadata = await get_table(self.runtime, call, summary)
         selection = resolve_selection(metadata, select)

@@ -23,14 +23,14 @@ from dataverse.tools.context import ToolCall, ToolRuntime
 from dataverse.tools.errors import (
     InvalidArgumentError,
     dataverse_errors,
-    invalid_record_id_error,
+    record_id_argument,
     translate_dataverse_error,
 )
 from dataverse.tools.shaping import FORMATTED, lookup_key
 from dataverse.tools.tables import columns_by_name, get_table, list_tables, resolve_table, table_allowed
 from dataverse.webapi import errors as webapi_errors
 from dataverse.webapi.models import TableMetadata, TableSummary
-from dataverse.webapi.odata import format_guid, quote_string
+from dataverse.webapi.odata import quote_string
 from dataverse.tools.registration import without_parameter
 
 SEARCH_PATH = "/api/search/v2.0/query"
@@ -89,10 +89,7 @@ class SearchTools:
         table_name, _, raw_id = (id or "").strip().partition(":")
         if not raw_id:
             raise InvalidArgumentError(f"{id!r} is not a search result id; ids look like 'account:<guid>'.")
-        try:
-            record_id = format_guid(raw_id)
-        except ValueError:
-            raise invalid_record_id_error(raw_id) from None
+        record_id = record_id_argument(raw_id)
         summary = await resolve_table(self.runtime, call, table_name)
         metadata = await get_table(self.runtime, call, summary)
         with dataverse_errors(table=summary.logical_name, record_id=record_id):

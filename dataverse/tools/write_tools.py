@@ -26,7 +26,7 @@ from dataverse.tools.errors import (
     DataverseRefusedError,
     InvalidArgumentError,
     dataverse_errors,
-    invalid_record_id_error,
+    record_id_argument,
     translate_dataverse_error,
 )
 from dataverse.tools.results import ResultModel, WhoAmIResult, tool_result
@@ -45,7 +45,7 @@ from dataverse.tools.write_values import (
 from dataverse.webapi import errors as webapi_errors
 from dataverse.webapi.metadata import entity_definition_path
 from dataverse.webapi.models import ColumnMetadata, TableMetadata, TableSummary
-from dataverse.webapi.odata import format_guid, quote_string
+from dataverse.webapi.odata import quote_string
 from dataverse.tools.registration import without_parameter
 
 TableName = Annotated[str, Field(description="Table logical name, e.g. 'contact', 'appointment' (see list_tables).")]
@@ -94,10 +94,7 @@ class WriteTools:
         environment: Environment = None,
     ) -> Annotated[CallToolResult, WriteResult]:
         call = self.runtime.begin_call(environment)
-        try:
-            record_id = format_guid(id)
-        except ValueError:
-            raise invalid_record_id_error(id) from None
+        record_id = record_id_argument(id)
         summary, metadata = await self._table(call, table)
         body, understood = await self._body(call, metadata, values, operation="update", record_id=record_id)
         with write_errors("update", summary, record_id=record_id, values=values):

@@ -5,7 +5,6 @@ and row security, not against the tool's own output."""
 
 from __future__ import annotations
 
-import asyncio
 import calendar
 import contextlib
 import json
@@ -17,14 +16,13 @@ import pytest
 from mcp.client.auth import OAuthClientProvider
 from mcp.client.client import Client
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared.auth import AuthorizationCodeResult, OAuthClientMetadata
 
 from dataverse.sandbox.dataverse.security import SecuredDataset, caller_for
 from dataverse.sandbox.runtime import SandboxRuntime, create_sandbox_runtime
 from dataverse.sandbox.users import ALICE, BOB, CAROL, SandboxUser
 from dataverse.settings import Settings
-from tests.oauth.conftest import CLIENT_REDIRECT, Browser, query, serve
-from tests.oauth.test_oauth_client_flow import MemoryTokenStorage
+from tests.oauth.conftest import Browser, serve
+from tests.oauth.test_oauth_client_flow import MemoryTokenStorage, oauth_provider
 
 CLOSING_THIS_MONTH = (
     "statecode eq 0 and Microsoft.Dynamics.CRM.ThisMonth(PropertyName='estimatedclosedate') and "
@@ -56,29 +54,7 @@ def live() -> Iterator[LiveSandbox]:
 
 def connector(live: LiveSandbox, user: SandboxUser, storage: MemoryTokenStorage, browser: Browser):
     """An official SDK OAuth client whose 'browser' approves consent and signs in as `user`."""
-    landed: asyncio.Future[dict[str, str]] = asyncio.get_running_loop().create_future()
-
-    async def redirect_handler(authorize_url: str) -> None:
-        _, fields = await browser.open_consent(authorize_url)
-        approved = await browser.post_consent(live.base_url, fields)
-        callback = await browser.sign_in_at_entra(approved.headers["location"], user.username)
-        final = await browser.request("GET", callback)
-        landed.set_result(query(final.headers["location"]))
-
-    async def callback_handler() -> AuthorizationCodeResult:
-        params = await landed
-        return AuthorizationCodeResult(code=params["code"], state=params.get("state"), iss=params.get("iss"))
-
-    return OAuthClientProvider(
-        server_url=live.mcp_url,
-        client_metadata=OAuthClientMetadata(
-            redirect_uris=[CLIENT_REDIRECT], client_name="Journey test connector", token_endpoint_auth_method="none",
-            grant_types=["authorization_code", "refresh_token"],
-        ),
-        storage=storage,
-        redirect_handler=redirect_handler,
-        callback_handler=callback_handler,
-    )
+    return oauth_provider(live, storage, browser, username=user.username)
 
 
 @contextlib.asynccontextmanager
