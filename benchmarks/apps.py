@@ -17,6 +17,7 @@ import dataclasses
 import inspect
 import itertools
 import json
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -101,6 +102,41 @@ class FullApp:
         from dataverse.sandbox.users import ALICE
 
         self.token = await self.runtime.sign_in(self.app, ALICE, client=client)
+        return self.token
+
+    async def seed_session(self) -> str:
+        """Alice's session written straight into the store, as her sign-in on another instance would have left it: a
+        grant holding an Entra token for our API, and our access token for it. Unlike `sign_in()`, it calls nothing
+        and imports nothing (no MSAL), so a cold-start child measures the first call a fresh instance really serves."""
+        from dataverse.oauth.crypto import TokenCipher, derive_key, parse_master_key
+        from dataverse.oauth.models import Grant, UpstreamTokenSet
+        from dataverse.oauth.repository import OAuthRepository
+        from dataverse.oauth.crypto import new_secret
+        from dataverse.oauth.tokens import TokenService
+        from dataverse.sandbox.entra import SANDBOX_CLIENT_ID
+        from dataverse.sandbox.entra.context import ENTRA_AUTHORITY_HOST
+        from dataverse.sandbox.identity import mint_user_token
+        from dataverse.sandbox.users import ALICE, SANDBOX_TENANT_ID
+
+        settings, now = self.runtime.settings, time.time()
+        cipher = TokenCipher(derive_key(parse_master_key(settings.token_encryption_key, allow_ephemeral=False), "upstream-tokens"))
+        upstream = UpstreamTokenSet(
+            access_token=mint_user_token(ALICE, audience=f"api://{SANDBOX_CLIENT_ID}", client_id=SANDBOX_CLIENT_ID,
+                                         issuer=f"{ENTRA_AUTHORITY_HOST}/{SANDBOX_TENANT_ID}/v2.0",
+                                         scopes=[settings.mcp_scope]),
+            refresh_token=None, expires_at=now + 3600, scope=settings.mcp_scope,
+        )
+        grant_id = new_secret("grant")
+        grant = Grant(subject=ALICE.object_id, upn=ALICE.upn, name=ALICE.full_name, tid=SANDBOX_TENANT_ID,
+                      client_id="benchmark-connector", scopes=[settings.mcp_scope], resource=settings.mcp_url,
+                      upstream=cipher.encrypt_json(upstream.model_dump(), associated_data=grant_id),
+                      created_at=now, expires_at=now + settings.refresh_token_ttl_seconds)
+        repository = OAuthRepository(self.runtime.deps.store)
+        await repository.grants.create(grant_id, grant, expires_at=grant.expires_at)
+        tokens = TokenService(repository, issuer=settings.public_base_url,
+                              access_token_ttl_seconds=settings.access_token_ttl_seconds,
+                              refresh_token_ttl_seconds=settings.refresh_token_ttl_seconds)
+        self.token = (await tokens.issue_tokens(grant_id, grant, scopes=[settings.mcp_scope])).access_token
         return self.token
 
 

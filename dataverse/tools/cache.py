@@ -2,7 +2,8 @@
 environment's schema. Nothing here must survive a restart; losing it costs one extra Dataverse call.
 
 Keys: ("whoami", environment, user) for 24 h; ("tables", environment) for 24 h; ("table", environment, logical name)
-for 1 h. `clear_schema(environment)` drops that environment's schema entries (the `refresh_schema` tool).
+and ("columns", environment, logical name) for 1 h. `clear_schema(environment)` drops that environment's schema
+entries (the `refresh_schema` tool).
 """
 
 from __future__ import annotations
@@ -101,8 +102,23 @@ class MetadataCache:
             ("table", environment, logical_name), create, ttl_seconds=TABLE_METADATA_TTL_SECONDS
         )
 
+    async def get_columns(self, environment: str, logical_name: str, create: Callable[[], Awaitable[T]]) -> T:
+        return await self._cache.get_or_create(
+            ("columns", environment, logical_name), create, ttl_seconds=TABLE_METADATA_TTL_SECONDS
+        )
+
+    def cached_table(self, environment: str, logical_name: str) -> Any | None:
+        """The cached full description of a table, or None (nothing is fetched)."""
+        try:
+            return self._cache.get(("table", environment, logical_name))
+        except KeyError:
+            return None
+
+    def has_table_list(self, environment: str) -> bool:
+        return ("tables", environment) in self._cache
+
     def clear_schema(self, environment: str) -> int:
         """Forget the table list and every table description of `environment`; returns how many entries went."""
         return self._cache.delete_where(
-            lambda key: isinstance(key, tuple) and key[0] in ("tables", "table") and key[1] == environment
+            lambda key: isinstance(key, tuple) and key[0] in ("tables", "table", "columns") and key[1] == environment
         )

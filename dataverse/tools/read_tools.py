@@ -35,10 +35,11 @@ from dataverse.tools.results import (
 from dataverse.tools.shaping import shape_row, shape_rows
 from dataverse.tools.tables import (
     LOOKUP_TYPES,
-    check_expand_policy,
     columns_by_name,
+    enforce_expand_policy,
     get_table,
     list_tables,
+    resolve_columns,
     resolve_selection,
     resolve_table,
     table_allowed,
@@ -137,18 +138,18 @@ class ReadTools:
             position = self.runtime.cursors.decode(cursor, user=call.user, environment=call.environment)
             if not isinstance(position, ODataCursor):
                 raise InvalidArgumentError("This cursor came from fetchxml_query; pass it to fetchxml_query instead.")
-            summary = await resolve_table(self.runtime, call, position.table)
-            metadata = await get_table(self.runtime, call, summary)
+            metadata = await resolve_columns(self.runtime, call, position.table)
+            summary = metadata.table
             with dataverse_errors(table=summary.logical_name):
                 page = await call.client.query_next(position.next_link, page_size=position.page_size)
             page_size = position.page_size
         else:
             if not table:
                 raise InvalidArgumentError("Pass `table` (a logical name such as 'account') or a `cursor`.")
-            summary = await resolve_table(self.runtime, call, table)
-            metadata = await get_table(self.runtime, call, summary)
+            metadata = await resolve_columns(self.runtime, call, table)
+            summary = metadata.table
             selection = resolve_selection(metadata, select)
-            check_expand_policy(self.runtime.settings, metadata, expand)
+            await enforce_expand_policy(self.runtime, call, summary, expand)
             with dataverse_errors(table=summary.logical_name):
                 page = await call.client.query(
                     summary.entity_set, select=selection.wire, filter=filter or None, orderby=orderby or None,
@@ -175,8 +176,8 @@ class ReadTools:
     ) -> Annotated[CallToolResult, RecordResult]:
         call = self.runtime.begin_call(environment)
         record_id = record_id_argument(id)
-        summary = await resolve_table(self.runtime, call, table)
-        metadata = await get_table(self.runtime, call, summary)
+        metadata = await resolve_columns(self.runtime, call, table)
+        summary = metadata.table
         selection = resolve_selection(metadata, select)
         with dataverse_errors(table=summary.logical_name, record_id=record_id):
             raw = await call.client.retrieve(summary.entity_set, record_id, select=selection.wire, expand=None)

@@ -1,5 +1,9 @@
 """Schema access for the tools: the cached table list and table metadata, the administrator's table policy,
 resolving a model-supplied table name, and checking/translating selected columns against the metadata.
+
+Reading rows needs only a table's columns and their types, so `resolve_columns` gets them in one request (the table's
+definition with its attributes) and reads the table list only for a name that is not a logical name; a cold
+query_records therefore costs two Dataverse requests, not the list, the twelve that describe a table, and the query.
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ from dataverse.tools.errors import (
     unknown_columns_error,
     unknown_table_error,
 )
-from dataverse.webapi.models import ColumnMetadata, TableMetadata, TableSummary
+from dataverse.webapi.errors import NotFoundError
+from dataverse.webapi.models import ColumnMetadata, TableColumns, TableMetadata, TableSummary
+from dataverse.webapi.odata import validate_logical_name
 
 LOOKUP_TYPES = frozenset({"Lookup", "Customer", "Owner"})
 
@@ -74,7 +80,51 @@ async def get_table(runtime: ToolRuntime, call: ToolCall, table: TableSummary) -
     return await runtime.metadata.get_table(call.environment, table.logical_name, create)
 
 
-def columns_by_name(metadata: TableMetadata) -> dict[str, ColumnMetadata]:
+async def resolve_columns(runtime: ToolRuntime, call: ToolCall, name: str) -> TableColumns:
+    """The table a model means by `name`, with its columns' names and types: what reading rows needs. From the cache
+    (its own entry, or a cached full description); else one request for the table's definition with its attributes.
+    The table list is read only when `name` is not a table's logical name (an entity set name, or a mistake)."""
+    wanted = (name or "").strip().lower()
+    if wanted and not table_allowed(runtime.settings, wanted):
+        raise table_not_allowed_error(wanted)
+    if not runtime.metadata.has_table_list(call.environment) and _is_logical_name(wanted):
+        columns = await get_columns(runtime, call, wanted)
+        if columns is not None:
+            return columns
+    summary = await resolve_table(runtime, call, name)
+    columns = await get_columns(runtime, call, summary.logical_name)
+    if columns is None:  # listed a moment ago, gone now
+        raise unknown_table_error(name, [table.logical_name for table in await list_tables(runtime, call)])
+    return columns
+
+
+async def get_columns(runtime: ToolRuntime, call: ToolCall, logical_name: str) -> TableColumns | None:
+    """The columns of the table `logical_name` from the one-hour cache, or None if the environment has no such
+    listed table."""
+    full = runtime.metadata.cached_table(call.environment, logical_name)
+    if full is not None:
+        return full.columns_only()
+
+    async def create() -> TableColumns | None:
+        with dataverse_errors(table=logical_name):
+            try:
+                columns = await call.client.get_table_columns(logical_name)
+            except NotFoundError:
+                return None
+        return columns if columns.listed else None
+
+    return await runtime.metadata.get_columns(call.environment, logical_name, create)
+
+
+def _is_logical_name(name: str) -> bool:
+    try:
+        validate_logical_name(name)
+    except ValueError:
+        return False
+    return True
+
+
+def columns_by_name(metadata: TableMetadata | TableColumns) -> dict[str, ColumnMetadata]:
     return {column.logical_name: column for column in metadata.columns}
 
 
@@ -99,7 +149,7 @@ def parse_column_list(columns: Iterable[str] | str | None) -> list[str]:
     return list(seen)
 
 
-def resolve_selection(metadata: TableMetadata, columns: Iterable[str] | str | None) -> Selection:
+def resolve_selection(metadata: TableMetadata | TableColumns, columns: Iterable[str] | str | None) -> Selection:
     """Check every requested column exists (accepting `_x_value` for a lookup x); default: the primary name."""
     requested = parse_column_list(columns)
     by_name = columns_by_name(metadata)
@@ -149,3 +199,10 @@ def check_expand_policy(settings: Settings, metadata: TableMetadata, expand: str
         table = targets.get(navigation)
         if table is not None and not table_allowed(settings, table):
             raise table_not_allowed_error(table)
+
+
+async def enforce_expand_policy(runtime: ToolRuntime, call: ToolCall, table: TableSummary, expand: str | None) -> None:
+    """`check_expand_policy` against the table's full description, fetched only when it can matter."""
+    settings = runtime.settings
+    if expand and (settings.table_allowlist or settings.table_denylist):
+        check_expand_policy(settings, await get_table(runtime, call, table), expand)

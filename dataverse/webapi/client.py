@@ -18,7 +18,7 @@ import httpx
 from . import metadata
 from .errors import MAX_URL_LENGTH, AuthenticationError, UrlTooLongError
 from .fetchxml import parse_paging_cookie_annotation, validate_fetch_xml
-from .models import FetchPage, Page, TableMetadata, TableSummary, UserProfile, WhoAmI
+from .models import FetchPage, Page, TableColumns, TableMetadata, TableSummary, UserProfile, WhoAmI
 from .odata import (
     collection_path,
     encode_query,
@@ -188,6 +188,10 @@ class DataverseClient:
 
     async def list_tables(self) -> list[TableSummary]:
         return await metadata.list_table_summaries(self._get_json)
+
+    async def get_table_columns(self, logical_name: str) -> TableColumns:
+        """One table's definition and its columns' names and types, in one request (what reading rows needs)."""
+        return await metadata.get_table_columns(self._get_json, logical_name)
 
     async def get_table(self, logical_name: str) -> TableMetadata:
         """Columns (with choices, lookup targets, lengths) and relationships of one table, in one concurrent round."""

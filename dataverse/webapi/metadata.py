@@ -2,6 +2,7 @@
 
 `get_table_metadata` issues its requests concurrently (one round trip): the entity definition, its attributes, the
 typed attribute casts that carry choices, lookup targets and lengths, and both relationship directions.
+`get_table_columns` is the one-request subset reading needs: the definition with its attributes' names and types.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from .models import (
     ColumnMetadata,
     ManyToOneRelationship,
     OneToManyRelationship,
+    TableColumns,
     TableMetadata,
     TableSummary,
 )
@@ -55,6 +57,19 @@ async def list_table_summaries(get_json: GetJson) -> list[TableSummary]:
     body = await get_json("EntityDefinitions", {"$select": TABLE_SELECT, "$filter": TABLE_LIST_FILTER})
     tables = [parse_table_summary(row) for row in _rows(body) if row.get("EntitySetName")]
     return sorted(tables, key=lambda table: table.logical_name)
+
+
+async def get_table_columns(get_json: GetJson, logical_name: str) -> TableColumns:
+    """The entity definition with its attributes expanded: names and types, in one request (no casts, no
+    relationships)."""
+    body = await get_json(entity_definition_path(logical_name), {
+        "$select": f"{TABLE_SELECT},IsPrivate,IsIntersect", "$expand": f"Attributes($select={ATTRIBUTE_SELECT})",
+    })
+    attributes = body.get("Attributes") if isinstance(body, dict) else None
+    listed = bool(body.get("EntitySetName")) and not body.get("IsPrivate") and not body.get("IsIntersect")
+    return TableColumns(table=parse_table_summary(body),
+                        columns=parse_columns([row for row in attributes or [] if isinstance(row, dict)], {}),
+                        listed=listed)
 
 
 async def get_table_metadata(get_json: GetJson, logical_name: str) -> TableMetadata:

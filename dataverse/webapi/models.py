@@ -102,3 +102,17 @@ class TableMetadata:
             if column.logical_name == logical_name:
                 return column
         raise KeyError(logical_name)
+
+    def columns_only(self) -> TableColumns:
+        return TableColumns(table=self.table, columns=self.columns)
+
+
+@dataclass(frozen=True)
+class TableColumns:
+    """A table and its columns as reading needs them (names and types), from one request. The choices, lookup targets,
+    lengths and relationships that need more requests are only in TableMetadata. `listed` is False for a table the
+    table list leaves out (private, intersect, or without an entity set)."""
+
+    table: TableSummary
+    columns: list[ColumnMetadata]
+    listed: bool = True

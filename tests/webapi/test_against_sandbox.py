@@ -162,6 +162,12 @@ async def test_metadata_describes_tables_columns_and_relationships(sandbox):
     assert {(option.label, option.state) for option in status.options} >= {("In Progress", 0), ("Won", 1)}
     assert sorted(opportunity.column("customerid").targets) == ["account", "contact"]
     assert any(r.navigation_property == "customerid_account" for r in opportunity.many_to_one)
+    columns = await client.get_table_columns("opportunity")
+    assert columns.listed and columns.table == opportunity.table
+    assert [(c.logical_name, c.type) for c in columns.columns] == [(c.logical_name, c.type)
+                                                                   for c in opportunity.columns]
+    with pytest.raises(NotFoundError):
+        await client.get_table_columns("nosuchtable")
 
 
 async def test_create_update_with_etag_and_delete(sandbox):

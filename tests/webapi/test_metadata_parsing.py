@@ -311,3 +311,34 @@ async def test_a_failing_metadata_request_fails_get_table(harness):
 
     with pytest.raises(PermissionDeniedError):
         await h.client.get_table("opportunity")
+
+
+async def test_get_table_columns_is_one_request_with_the_attributes_expanded(harness):
+    h = harness(httpx.Response(200, json=ENTITY | {"IsPrivate": False, "IsIntersect": False,
+                                                   "Attributes": ATTRIBUTES["value"]}))
+    columns = await h.client.get_table_columns("opportunity")
+    full = await harness(metadata_routes_answer()).client.get_table("opportunity")
+
+    assert len(h.requests) == 1 and h.path() == f"{API_PATH}EntityDefinitions(LogicalName='opportunity')"
+    params = dict(h.params())
+    assert params["$expand"].startswith("Attributes($select=LogicalName,AttributeType,AttributeTypeName,")
+    assert {"IsPrivate", "IsIntersect", "EntitySetName"} <= set(params["$select"].split(","))
+    assert columns.listed and columns.table == full.table
+    assert [(c.logical_name, c.type) for c in columns.columns] == [(c.logical_name, c.type) for c in full.columns]
+    assert all(c.options is None and c.targets is None for c in columns.columns)  # those need the typed casts
+
+
+@pytest.mark.parametrize("hidden", [{"IsPrivate": True}, {"IsIntersect": True}, {"EntitySetName": None}])
+async def test_get_table_columns_marks_tables_the_list_leaves_out(harness, hidden):
+    h = harness(httpx.Response(200, json=ENTITY | {"IsPrivate": False, "IsIntersect": False, "Attributes": []}
+                               | hidden))
+    assert (await h.client.get_table_columns("opportunity")).listed is False
+
+
+def metadata_routes_answer():
+    routes = metadata_routes()
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=routes[request.url.path])
+
+    return answer
