@@ -39,10 +39,13 @@ async def schedule_expiry_with_durable_timer(proposal_key: str, expires_at: floa
 
 
 def _build_asgi_app():
-    from dataverse.app import AppDeps, create_app_from_environment
+    from dataverse.startup import collector_paused
 
-    return create_app_from_environment(deps=AppDeps(store=_shared_store(),
-                                                    schedule_expiry=schedule_expiry_with_durable_timer))
+    with collector_paused():  # the first request on a cold instance waits for this: see dataverse/startup.py
+        from dataverse.app import AppDeps, create_app_from_environment
+
+        return create_app_from_environment(deps=AppDeps(store=_shared_store(),
+                                                        schedule_expiry=schedule_expiry_with_durable_timer))
 
 
 def _shared_store():

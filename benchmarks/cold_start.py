@@ -4,9 +4,13 @@
 - first call: a fresh process imports function_app, builds the sandbox app, answers one query_records tools/call over
   ASGITransport, vs the floor process that builds a bare MCPServer app and answers one tools/call.
 Times are from spawning the interpreter to the child reporting (so interpreter start-up counts, the same for both).
-The app child signs in through the app's OAuth flow first (a connector does that once, before any cold start): that
-time is measured in the child and subtracted. It also reports what building the sandbox organisation costs, which
-production never pays.
+The app child starts from a session already in the store (the user signed in before this instance existed), so MSAL
+is imported and its client built by the first call, as on a fresh instance; writing that session is timed in the child
+and subtracted. The child builds the app with the collector paused, as function_app does.
+
+"Production estimate": the first call without what only the sandbox costs (importing it, building its organisation)
+and with what only production costs (importing the Table Storage SDK; the benchmark uses the memory store), each
+measured in the same child.
 """
 
 from __future__ import annotations
@@ -43,7 +47,9 @@ def _spawn(args: list[str]) -> tuple[float, dict[str, Any]]:
 
 def measure_cold_start(*, runs: int = 10) -> dict[str, Any]:
     samples: dict[str, list[float]] = {"import_app": [], "import_floor": [], "first_call_app": [],
-                                       "first_call_floor": [], "sandbox_build": [], "sign_in": []}
+                                       "first_call_floor": [], "sandbox_build": [], "sandbox_import": [],
+                                       "table_storage_import": [], "first_call_production_estimate": [],
+                                       "sign_in": []}
     for _ in range(runs):
         samples["import_app"].append(_spawn(["-c", f"{IMPORT_APP}; print('imported')"])[0])
         samples["import_floor"].append(_spawn(["-c", f"{IMPORT_FLOOR}; print('imported')"])[0])
@@ -51,6 +57,11 @@ def measure_cold_start(*, runs: int = 10) -> dict[str, Any]:
         samples["first_call_app"].append(elapsed - report["sign_in_ms"])
         samples["sign_in"].append(report["sign_in_ms"])
         samples["sandbox_build"].append(report["sandbox_build_ms"])
+        samples["sandbox_import"].append(report["sandbox_import_ms"])
+        samples["table_storage_import"].append(report["table_storage_import_ms"])
+        samples["first_call_production_estimate"].append(
+            samples["first_call_app"][-1] - report["sandbox_build_ms"] - report["sandbox_import_ms"]
+            + report["table_storage_import_ms"])
         samples["first_call_floor"].append(_spawn(["-m", "benchmarks.first_call", "floor"])[0])
     figures = {name: median(values) for name, values in samples.items()}
     return {
@@ -58,6 +69,5 @@ def measure_cold_start(*, runs: int = 10) -> dict[str, Any]:
         "median_ms": figures,
         "import_ratio": figures["import_app"] / figures["import_floor"],
         "first_call_ratio": figures["first_call_app"] / figures["first_call_floor"],
-        "first_call_ratio_without_sandbox_build": (figures["first_call_app"] - figures["sandbox_build"])
-        / figures["first_call_floor"],
+        "first_call_production_estimate_ratio": figures["first_call_production_estimate"] / figures["first_call_floor"],
     }

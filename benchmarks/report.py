@@ -63,9 +63,14 @@ def build_rows(results: dict[str, Any]) -> list[Row]:
                         _verdict(cold["import_ratio"] <= 1.25)))
         rows.append(Row("first answered tools/call (fresh process)",
                         f"{ms['first_call_app']:.0f} ms ({cold['first_call_ratio']:.2f}x)",
-                        f"floor {ms['first_call_floor']:.0f} ms; excl. sign-in {ms['sign_in']:.0f} ms; "
-                        f"sandbox build {ms['sandbox_build']:.0f} ms",
+                        f"floor {ms['first_call_floor']:.0f} ms (excl. stored session {ms['sign_in']:.0f} ms)",
                         "<= 1.25x", _verdict(cold["first_call_ratio"] <= 1.25)))
+        rows.append(Row("  production estimate (same children)",
+                        f"{ms['first_call_production_estimate']:.0f} ms "
+                        f"({cold['first_call_production_estimate_ratio']:.2f}x)",
+                        f"- sandbox import {ms['sandbox_import']:.0f} ms, build {ms['sandbox_build']:.0f} ms; "
+                        f"+ Table Storage SDK import {ms['table_storage_import']:.0f} ms",
+                        "<= 1.25x", _verdict(cold["first_call_production_estimate_ratio"] <= 1.25)))
     if load := results.get("throughput"):
         rate, rss = load["calls_per_second"], load["peak_rss_mib"]
         rows.append(Row(f"tools/call per second, 1 uvicorn worker, {load['concurrency']} clients",

@@ -2,6 +2,9 @@
 
 `create_store(...)` returns Table Storage when a connection string or endpoint is configured, else an in-memory
 store (sandbox and local runs). See `protocol` for the contract and `errors` for the exception hierarchy.
+
+`table` (and with it the Azure SDK, about a tenth of a second to import) loads only when a Table Storage store is
+made or `TableStore` is named, so sandbox runs and the in-memory store never pay for it.
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ from .errors import (
 )
 from .memory import MemoryStore
 from .protocol import Collection, Record, Store
-from .table import TableStore, create_table_store
 from .typed import TypedCollection
 
 __all__ = [
@@ -45,6 +47,8 @@ def create_store(
     With an endpoint, the user-assigned managed identity `managed_identity_client_id` is used when given, otherwise
     `DefaultAzureCredential` (which finds a system-assigned identity in Azure or a developer login locally).
     """
+    if connection_string or endpoint:
+        from .table import create_table_store
     if connection_string:
         return create_table_store(connection_string=connection_string, table_prefix=table_prefix)
     if endpoint:
@@ -57,3 +61,11 @@ def create_store(
         )
         return create_table_store(endpoint=endpoint, credential=credential, table_prefix=table_prefix)
     return MemoryStore()
+
+
+def __getattr__(name: str):
+    if name in ("TableStore", "create_table_store"):
+        from . import table
+
+        return getattr(table, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
