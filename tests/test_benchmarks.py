@@ -1,0 +1,26 @@
+"""`make bench` must keep running as the code changes: the cold-start children answer their one call (the app child
+from a session written straight into the store, which must keep matching what the OAuth code reads). The figures
+themselves are for `make bench`, not asserted here."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("kind", ["app", "floor"])
+def test_the_cold_start_child_answers_one_call(kind: str):
+    done = subprocess.run([sys.executable, "-m", "benchmarks.first_call", kind], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    first, *_, last = done.stdout.strip().splitlines()
+    report = json.loads(last)
+    assert first == "answered"
+    assert set(report) == {"sandbox_build_ms", "sandbox_import_ms", "table_storage_import_ms", "sign_in_ms"}
+    assert (report["sandbox_import_ms"] > 0) == (kind == "app")
