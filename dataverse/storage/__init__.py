@@ -47,20 +47,20 @@ def create_store(
     With an endpoint, the user-assigned managed identity `managed_identity_client_id` is used when given, otherwise
     `DefaultAzureCredential` (which finds a system-assigned identity in Azure or a developer login locally).
     """
-    if connection_string or endpoint:
-        from .table import create_table_store
+    if not (connection_string or endpoint):
+        return MemoryStore()
+    from .table import create_table_store
+
     if connection_string:
         return create_table_store(connection_string=connection_string, table_prefix=table_prefix)
-    if endpoint:
-        from azure.identity.aio import DefaultAzureCredential, ManagedIdentityCredential
+    from azure.identity.aio import DefaultAzureCredential, ManagedIdentityCredential
 
-        credential = (
-            ManagedIdentityCredential(client_id=managed_identity_client_id)
-            if managed_identity_client_id
-            else DefaultAzureCredential()
-        )
-        return create_table_store(endpoint=endpoint, credential=credential, table_prefix=table_prefix)
-    return MemoryStore()
+    credential = (
+        ManagedIdentityCredential(client_id=managed_identity_client_id)
+        if managed_identity_client_id
+        else DefaultAzureCredential()
+    )
+    return create_table_store(endpoint=endpoint, credential=credential, table_prefix=table_prefix)
 
 
 def __getattr__(name: str):

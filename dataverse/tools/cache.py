@@ -114,9 +114,6 @@ class MetadataCache:
         except KeyError:
             return None
 
-    def has_table_list(self, environment: str) -> bool:
-        return ("tables", environment) in self._cache
-
     def clear_schema(self, environment: str) -> int:
         """Forget the table list and every table description of `environment`; returns how many entries went."""
         return self._cache.delete_where(

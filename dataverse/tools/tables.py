@@ -2,7 +2,7 @@
 resolving a model-supplied table name, and checking/translating selected columns against the metadata.
 
 Reading rows needs only a table's columns and their types, so `resolve_columns` gets them in one request (the table's
-definition with its attributes) and reads the table list only for a name that is not a logical name; a cold
+definition with its attributes) and reads the table list only for a name that is no table's logical name; a cold
 query_records therefore costs two Dataverse requests, not the list, the twelve that describe a table, and the query.
 """
 
@@ -83,11 +83,11 @@ async def get_table(runtime: ToolRuntime, call: ToolCall, table: TableSummary) -
 async def resolve_columns(runtime: ToolRuntime, call: ToolCall, name: str) -> TableColumns:
     """The table a model means by `name`, with its columns' names and types: what reading rows needs. From the cache
     (its own entry, or a cached full description); else one request for the table's definition with its attributes.
-    The table list is read only when `name` is not a table's logical name (an entity set name, or a mistake)."""
+    The table list is read only when that finds no table (an entity set name, or a mistake)."""
     wanted = (name or "").strip().lower()
     if wanted and not table_allowed(runtime.settings, wanted):
         raise table_not_allowed_error(wanted)
-    if not runtime.metadata.has_table_list(call.environment) and _is_logical_name(wanted):
+    if _is_logical_name(wanted):
         columns = await get_columns(runtime, call, wanted)
         if columns is not None:
             return columns

@@ -65,11 +65,9 @@ async def get_table_columns(get_json: GetJson, logical_name: str) -> TableColumn
     body = await get_json(entity_definition_path(logical_name), {
         "$select": f"{TABLE_SELECT},IsPrivate,IsIntersect", "$expand": f"Attributes($select={ATTRIBUTE_SELECT})",
     })
-    attributes = body.get("Attributes") if isinstance(body, dict) else None
+    attributes = [row for row in body.get("Attributes") or [] if isinstance(row, dict)]
     listed = bool(body.get("EntitySetName")) and not body.get("IsPrivate") and not body.get("IsIntersect")
-    return TableColumns(table=parse_table_summary(body),
-                        columns=parse_columns([row for row in attributes or [] if isinstance(row, dict)], {}),
-                        listed=listed)
+    return TableColumns(table=parse_table_summary(body), columns=parse_columns(attributes, {}), listed=listed)
 
 
 async def get_table_metadata(get_json: GetJson, logical_name: str) -> TableMetadata:

@@ -12,8 +12,7 @@ API = "/api/data/v9.2/"
 
 
 def requested_paths(harness: Harness) -> list[str]:
-    return sorted(path.removeprefix(API) for (_, path), count in harness.organization.stats._counts.items()
-                  for _ in range(count))
+    return sorted(path.removeprefix(API) for _, path in harness.organization.stats.requests())
 
 
 async def test_a_cold_query_costs_one_definition_request_and_the_query(harness: Harness):

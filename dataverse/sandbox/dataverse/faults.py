@@ -114,6 +114,10 @@ class RequestStats:
             and (path_prefix is None or p.startswith(path_prefix))
         )
 
+    def requests(self) -> list[tuple[str, str]]:
+        """Every (method, path) received, once per request, sorted."""
+        return sorted(key for key, number in self._counts.items() for _ in range(number))
+
     @property
     def total(self) -> int:
         return sum(self._counts.values())
