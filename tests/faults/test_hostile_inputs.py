@@ -42,6 +42,8 @@ def known_paths(harness: ToolHarness) -> list[re.Pattern[str]]:
     return [
         re.compile(rf"{re.escape(API)}({sets})(\({GUID}\))?"),
         re.compile(rf"{re.escape(API)}EntityDefinitions(\(LogicalName='({names})'\){metadata_tail})?"),
+        # reading asks for a definition by the name given, once it has the shape of a logical name (no quote, slash)
+        re.compile(rf"{re.escape(API)}EntityDefinitions\(LogicalName='[a-z_][a-z0-9_]{{0,127}}'\)"),
         re.compile(rf"{re.escape(API)}(WhoAmI|systemusers\({GUID}\)|usersettingscollection\({GUID}\))"),
     ]
 
