@@ -19,8 +19,8 @@ import azure.functions as func
 
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
-ORCHESTRATOR = "expire_delete_proposal_orchestrator"  # == dataverse.tools.expiry.ORCHESTRATOR_NAME (tested)
-ACTIVITY = "expire_delete_proposal"  # == dataverse.tools.expiry.ACTIVITY_NAME (tested)
+ORCHESTRATOR = "expire_delete_proposal_orchestrator"  # == dataverse.tools.delete.expiry.ORCHESTRATOR_NAME (tested)
+ACTIVITY = "expire_delete_proposal"  # == dataverse.tools.delete.expiry.ACTIVITY_NAME (tested)
 
 _durable_client: contextvars.ContextVar = contextvars.ContextVar("durable_client", default=None)
 _middleware: func.AsgiMiddleware | None = None
@@ -30,7 +30,7 @@ _store = None
 
 async def schedule_expiry_with_durable_timer(proposal_key: str, expires_at: float) -> None:
     """ToolDeps.schedule_expiry in Azure: start the expiry orchestration through this request's durable client."""
-    from dataverse.tools.expiry import expiry_input
+    from dataverse.tools.delete.expiry import expiry_input
 
     client = _durable_client.get()
     if client is None:
@@ -98,7 +98,7 @@ async def http(req: func.HttpRequest, context: func.Context, client) -> func.Htt
 @app.function_name(ORCHESTRATOR)
 @app.orchestration_trigger(context_name="context")
 def expire_delete_proposal_orchestrator(context: df.DurableOrchestrationContext):
-    from dataverse.tools.expiry import expire_delete_proposal_orchestrator as orchestrate
+    from dataverse.tools.delete.expiry import expire_delete_proposal_orchestrator as orchestrate
 
     return (yield from orchestrate(context))
 
@@ -106,7 +106,7 @@ def expire_delete_proposal_orchestrator(context: df.DurableOrchestrationContext)
 @app.function_name(ACTIVITY)
 @app.activity_trigger(input_name="payload")
 async def expire_delete_proposal(payload: dict) -> bool:
-    from dataverse.tools.expiry import expire_delete_proposal as expire
+    from dataverse.tools.delete.expiry import expire_delete_proposal as expire
 
     return await expire(_shared_store(), payload)
 
@@ -115,7 +115,7 @@ async def expire_delete_proposal(payload: dict) -> bool:
 @app.timer_trigger(schedule="0 */15 * * * *", arg_name="timer", run_on_startup=False)
 async def sweep_expired_rows(timer: func.TimerRequest) -> None:
     from dataverse.oauth.models import COLLECTIONS
-    from dataverse.tools.expiry import purge_expired_rows
-    from dataverse.tools.proposals import PROPOSALS_COLLECTION
+    from dataverse.tools.delete.expiry import purge_expired_rows
+    from dataverse.tools.delete.proposals import PROPOSALS_COLLECTION
 
     await purge_expired_rows(_shared_store(), [*COLLECTIONS.values(), PROPOSALS_COLLECTION])

@@ -37,7 +37,7 @@ from dataverse.storage import create_store
 from dataverse.storage.protocol import Store
 from dataverse.telemetry import configure_telemetry
 from dataverse.tools.context import ToolDeps
-from dataverse.tools.expiry import InProcessExpiryScheduler
+from dataverse.tools.delete.expiry import InProcessExpiryScheduler
 from dataverse.tools.server import build_mcp_server
 from dataverse.webapi.client import create_http_client
 

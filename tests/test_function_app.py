@@ -24,8 +24,8 @@ from dataverse.sandbox.runtime import create_sandbox_runtime
 from dataverse.sandbox.users import ALICE
 from dataverse.settings import Settings
 from dataverse.storage.memory import MemoryStore
-from dataverse.tools.expiry import ACTIVITY_NAME, ORCHESTRATOR_NAME, expiry_input
-from dataverse.tools.proposals import PROPOSALS_COLLECTION, DeleteProposal
+from dataverse.tools.delete.expiry import ACTIVITY_NAME, ORCHESTRATOR_NAME, expiry_input
+from dataverse.tools.delete.proposals import PROPOSALS_COLLECTION, DeleteProposal
 from tests.oauth.conftest import serve
 
 BASE = "http://localhost:7071"

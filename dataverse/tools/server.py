@@ -13,7 +13,7 @@ from mcp.types import ToolAnnotations
 
 from dataverse.tools.context import ToolDeps, ToolRuntime
 from dataverse.tools.admin_tools import register_admin_tools
-from dataverse.tools.delete_tools import register_delete_tools
+from dataverse.tools.delete.group import register_delete_tools
 from dataverse.tools.read_tools import ReadTools
 from dataverse.tools.observed import ObservedMCPServer
 from dataverse.tools.registration import without_parameter

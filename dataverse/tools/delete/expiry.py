@@ -25,7 +25,7 @@ from typing import Any, Protocol
 from dataverse.audit import AuditEvent, AuditLog
 from dataverse.storage.errors import ConcurrencyError, RecordNotFoundError
 from dataverse.storage.protocol import Store
-from dataverse.tools.proposals import ProposalBook
+from dataverse.tools.delete.proposals import ProposalBook
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ import pytest
 
 from dataverse.audit import AuditLog
 from dataverse.storage import MemoryStore
-from dataverse.tools.expiry import (
+from dataverse.tools.delete.expiry import (
     ACTIVITY_NAME,
     InProcessExpiryScheduler,
     expire_delete_proposal,
@@ -21,7 +21,7 @@ from dataverse.tools.expiry import (
     expiry_input,
     purge_expired_rows,
 )
-from dataverse.tools.proposals import TOMBSTONE_SECONDS, DeleteProposal, ImpactSummary, ProposalBook
+from dataverse.tools.delete.proposals import TOMBSTONE_SECONDS, DeleteProposal, ImpactSummary, ProposalBook
 
 RECORD_ID = "a6a3a450-6513-470e-a69e-0d37f2a74de4"
 START = 1_780_000_000.0

@@ -23,8 +23,8 @@ from pydantic import Field
 from dataverse.audit import AuditEvent, AuditEventName, AuditLog, AuditOutcome, describe_failure
 from dataverse.tools.context import ToolCall, ToolRuntime, get_caller
 from dataverse.tools.errors import DataverseRefusedError, dataverse_errors, record_id_argument
-from dataverse.tools.expiry import InProcessExpiryScheduler
-from dataverse.tools.proposals import (
+from dataverse.tools.delete.expiry import InProcessExpiryScheduler
+from dataverse.tools.delete.proposals import (
     CascadeCount,
     DeleteFailedError,
     DeleteProposal,

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from dataverse.storage import ConcurrencyError, MemoryStore, RecordNotFoundError, Store, create_table_store
-from dataverse.tools.proposals import (
+from dataverse.tools.delete.proposals import (
     PROPOSALS_COLLECTION,
     TOMBSTONE_SECONDS,
     DeleteProposal,
