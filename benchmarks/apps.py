@@ -108,10 +108,9 @@ class FullApp:
         """Alice's session written straight into the store, as her sign-in on another instance would have left it: a
         grant holding an Entra token for our API, and our access token for it. Unlike `sign_in()`, it calls nothing
         and imports nothing (no MSAL), so a cold-start child measures the first call a fresh instance really serves."""
-        from dataverse.oauth.crypto import TokenCipher, derive_key, parse_master_key
+        from dataverse.oauth.crypto import TokenCipher, derive_key, new_secret, parse_master_key
         from dataverse.oauth.models import Grant, UpstreamTokenSet
         from dataverse.oauth.repository import OAuthRepository
-        from dataverse.oauth.crypto import new_secret
         from dataverse.oauth.tokens import TokenService
         from dataverse.sandbox.entra import SANDBOX_CLIENT_ID
         from dataverse.sandbox.entra.context import ENTRA_AUTHORITY_HOST

@@ -21,10 +21,10 @@ async def _first_call(kind: str) -> dict[str, float]:
         from dataverse.startup import collector_paused
 
         with collector_paused():  # as function_app builds the app on a cold instance
-            import dataverse.app  # noqa: F401 - production's modules first, so that the next line times...
+            import dataverse.app
 
             started = time.perf_counter()
-            import dataverse.sandbox.runtime  # noqa: F401 - ...only what the sandbox adds, which production never imports
+            import dataverse.sandbox.runtime
             sandbox_import_ms = (time.perf_counter() - started) * 1000
             from benchmarks.apps import create_full_app
 

@@ -108,7 +108,7 @@ def describe_failure(error: BaseException) -> Failure:
     if not (isinstance(code, str) and code):
         code = type(dataverse_error if dataverse_error is not None else error).__name__
     request_id = next((item.request_id for item in chain if isinstance(getattr(item, "request_id", None), str)), None)
-    chosen = next((getattr(item, "audit_outcome") for item in chain if hasattr(item, "audit_outcome")), None)
+    chosen = next((item.audit_outcome for item in chain if hasattr(item, "audit_outcome")), None)
     if chosen in ("ok", "error", "denied", "expired", "cancelled"):
         outcome: AuditOutcome = chosen
     elif any(getattr(item, "status", None) in (401, 403) for item in chain):
@@ -130,7 +130,7 @@ def _cause_chain(error: BaseException, *, limit: int = 8) -> Iterator[BaseExcept
 class AuditScope:
     """The facts one audited call collects while it runs. Only these slots exist; nothing else can be attached."""
 
-    __slots__ = ("table", "record_id", "environment", "dataverse_request_id", "outcome", "error_code")
+    __slots__ = ("dataverse_request_id", "environment", "error_code", "outcome", "record_id", "table")
 
     def __init__(self, *, environment: str | None, table: str | None, record_id: str | None) -> None:
         self.environment = environment

@@ -14,6 +14,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from mcp.server.auth.provider import AccessToken
+
 from dataverse.oauth.crypto import hash_secret
 from dataverse.oauth.resources import is_same_resource
 from dataverse.oauth.tokens import TokenService

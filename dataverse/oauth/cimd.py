@@ -22,9 +22,9 @@ from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+from mcp.shared.auth import OAuthClientInformationFull
 from pydantic import ValidationError
 
-from mcp.shared.auth import OAuthClientInformationFull
 from dataverse.oauth.errors import ClientMetadataError, UnsafeClientMetadataUrlError
 from dataverse.oauth.redirects import RedirectAllowList
 

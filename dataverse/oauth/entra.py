@@ -220,7 +220,7 @@ class EntraClient:
             result = await asyncio.to_thread(run)
         except EntraError:
             raise
-        except Exception as error:  # noqa: BLE001 - MSAL and its HTTP client raise many types; all are mapped
+        except Exception as error:
             raise _translate_failure(error) from error
         if not isinstance(result, dict) or "error" in result or "access_token" not in result:
             raise _error_from_result(result if isinstance(result, dict) else {"error": "invalid_response"})

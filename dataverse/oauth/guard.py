@@ -11,9 +11,8 @@ from __future__ import annotations
 import json
 from urllib.parse import urlsplit
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
 from mcp.server.transport_security import TransportSecuritySettings
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 def allowed_hosts_for(public_base_url: str, extra_hosts: list[str]) -> list[str]:

@@ -4,10 +4,9 @@ upstream Entra tokens sit in `Grant.upstream` encrypted (AES-GCM, bound to the g
 
 from __future__ import annotations
 
-from pydantic import BaseModel
-
 from mcp.server.auth.provider import AuthorizationCode, RefreshToken
 from mcp.shared.auth import OAuthClientInformationFull
+from pydantic import BaseModel
 
 
 class ClientRecord(BaseModel):

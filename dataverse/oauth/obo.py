@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mcp.server.auth.provider import AccessToken
+
 from dataverse.oauth.crypto import DecryptionError, TokenCipher
 from dataverse.oauth.entra import EntraError, EntraUnavailableError
 from dataverse.oauth.errors import (

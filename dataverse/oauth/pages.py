@@ -7,10 +7,9 @@ import html
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from mcp.server.auth.provider import construct_redirect_uri
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
-
-from mcp.server.auth.provider import construct_redirect_uri
 
 BROWSER_COOKIE = "__Host-dv_browser"
 CONSENT_COOKIE = "__Host-dv_consent"

@@ -12,8 +12,6 @@ import time
 from collections.abc import Callable
 from urllib.parse import urlencode
 
-from pydantic import AnyUrl
-
 from mcp.server.auth.provider import (
     AccessToken,
     AuthorizationParams,
@@ -22,10 +20,18 @@ from mcp.server.auth.provider import (
     TokenError,
 )
 from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
+from pydantic import AnyUrl
+
 from dataverse.oauth.cimd import ClientMetadataFetcher, looks_like_metadata_url
 from dataverse.oauth.crypto import DecryptionError, TokenCipher, hash_secret, new_secret
 from dataverse.oauth.errors import ClientMetadataError
-from dataverse.oauth.models import AuthCodeRecord, AuthTransaction, ClientRecord, GrantAuthorizationCode, GrantRefreshToken
+from dataverse.oauth.models import (
+    AuthCodeRecord,
+    AuthTransaction,
+    ClientRecord,
+    GrantAuthorizationCode,
+    GrantRefreshToken,
+)
 from dataverse.oauth.redirects import RedirectAllowList
 from dataverse.oauth.repository import ConcurrencyError, OAuthRepository
 from dataverse.oauth.resources import is_same_resource

@@ -16,13 +16,6 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs
 
 import httpx
-from pydantic import AnyHttpUrl
-from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, request_response
-from starlette.types import ASGIApp, Message
-
 from mcp.server.auth.handlers.metadata import MetadataHandler, ProtectedResourceMetadataHandler
 from mcp.server.auth.handlers.revoke import RevocationHandler
 from mcp.server.auth.handlers.token import TokenHandler
@@ -38,6 +31,13 @@ from mcp.server.auth.settings import AuthSettings, ClientRegistrationOptions, Re
 from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE, RequestBodyLimitMiddleware
 from mcp.shared.auth import OAuthMetadata, ProtectedResourceMetadata
 from mcp.shared.inbound import MCP_PROTOCOL_VERSION_HEADER
+from pydantic import AnyHttpUrl
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, request_response
+from starlette.types import ASGIApp, Message
+
 from dataverse.oauth.bearer import CachingTokenVerifier
 from dataverse.oauth.callback import CallbackEndpoint
 from dataverse.oauth.cimd import ClientMetadataFetcher, Resolver, resolve_host

@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import logging
 import time
-from contextvars import ContextVar
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 
 from mcp.server.auth.provider import AccessToken, TokenError
 from mcp.shared.auth import OAuthToken
+
 from dataverse.oauth.crypto import hash_secret, new_secret
 from dataverse.oauth.models import AccessTokenRecord, Grant, GrantRefreshToken, RefreshTokenRecord
 from dataverse.oauth.repository import ConcurrencyError, OAuthRepository

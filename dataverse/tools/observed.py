@@ -20,7 +20,6 @@ from dataverse.audit import AuditLog
 from dataverse.storage.errors import StorageUnavailableError
 from dataverse.telemetry import tool_span
 
-
 STORAGE_UNAVAILABLE_MESSAGE = (
     "The connector's storage is temporarily unavailable, so this call could not complete and no record was deleted. "
     "Retry in a minute; if this was delete_record, use only the confirmation token a successful retry returns."

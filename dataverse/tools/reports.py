@@ -22,12 +22,12 @@ from pydantic import Field
 
 from dataverse.tools.context import ToolCall, ToolRuntime
 from dataverse.tools.errors import DataverseToolError, InvalidArgumentError, dataverse_errors
+from dataverse.tools.registration import without_parameter
 from dataverse.tools.reports_catalog import Report, available_reports
 from dataverse.tools.results import ResultModel, tool_result
 from dataverse.tools.shaping import shape_rows
 from dataverse.tools.tables import resolve_table
 from dataverse.webapi.fetchxml import with_paging
-from dataverse.tools.registration import without_parameter
 
 MAX_REPORT_ROWS = 500
 REPORT_PAGE_SIZE = 250

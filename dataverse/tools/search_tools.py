@@ -26,12 +26,12 @@ from dataverse.tools.errors import (
     record_id_argument,
     translate_dataverse_error,
 )
+from dataverse.tools.registration import without_parameter
 from dataverse.tools.shaping import FORMATTED, lookup_key
 from dataverse.tools.tables import columns_by_name, get_table, list_tables, resolve_table, table_allowed
 from dataverse.webapi import errors as webapi_errors
 from dataverse.webapi.models import TableMetadata, TableSummary
 from dataverse.webapi.odata import quote_string
-from dataverse.tools.registration import without_parameter
 
 SEARCH_PATH = "/api/search/v2.0/query"
 MAX_RESULTS = 20

@@ -11,11 +11,11 @@ from typing import Any
 from mcp.server.mcpserver import MCPServer
 from mcp.types import ToolAnnotations
 
-from dataverse.tools.context import ToolDeps, ToolRuntime
 from dataverse.tools.admin_tools import register_admin_tools
+from dataverse.tools.context import ToolDeps, ToolRuntime
 from dataverse.tools.delete.group import register_delete_tools
-from dataverse.tools.read_tools import ReadTools
 from dataverse.tools.observed import ObservedMCPServer
+from dataverse.tools.read_tools import ReadTools
 from dataverse.tools.registration import without_parameter
 from dataverse.tools.reports import register_report_tools
 from dataverse.tools.search_tools import register_search_tools

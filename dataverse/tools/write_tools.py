@@ -29,6 +29,7 @@ from dataverse.tools.errors import (
     record_id_argument,
     translate_dataverse_error,
 )
+from dataverse.tools.registration import without_parameter
 from dataverse.tools.results import ResultModel, WhoAmIResult, tool_result
 from dataverse.tools.tables import LOOKUP_TYPES, get_table, resolve_table
 from dataverse.tools.write_lookups import LookupResolver
@@ -46,7 +47,6 @@ from dataverse.webapi import errors as webapi_errors
 from dataverse.webapi.metadata import entity_definition_path
 from dataverse.webapi.models import ColumnMetadata, TableMetadata, TableSummary
 from dataverse.webapi.odata import quote_string
-from dataverse.tools.registration import without_parameter
 
 TableName = Annotated[str, Field(description="Table logical name, e.g. 'contact', 'appointment' (see list_tables).")]
 Environment = Annotated[str | None, Field(description="Dataverse environment URL; omit for the default environment.")]

@@ -204,7 +204,7 @@ def _options_text(options: list[ChoiceOption], *, limit: int = 60) -> str:
 def match_choice(column: ColumnMetadata, value: Any, *, where: str) -> ChoiceOption:
     """The option a model means: a value, or a label (case ignored; a unique prefix suffices)."""
     options = list(column.options or [])
-    if isinstance(value, int) and not isinstance(value, bool) or isinstance(value, str) and value.strip().isdigit():
+    if (isinstance(value, int) and not isinstance(value, bool)) or (isinstance(value, str) and value.strip().isdigit()):
         number = int(value)
         for option in options:
             if option.value == number:

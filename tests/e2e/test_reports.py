@@ -16,7 +16,7 @@ from mcp.types import TextContent
 from dataverse.sandbox.dataverse.model import LookupValue
 from dataverse.sandbox.users import ALICE, BOB, CAROL, SandboxUser
 from dataverse.tools.reports_catalog import REPORTS
-from tests.e2e.harness import TODAY, E2E, error_text, payload, readable, running_app
+from tests.e2e.harness import E2E, TODAY, error_text, payload, readable, running_app
 
 REPORT_NAMES = {report.name for report in REPORTS}
 
@@ -138,7 +138,7 @@ async def test_prompts_and_resources_run_the_report_as_the_caller(e2e: E2E):
             resources = {str(resource.uri) for resource in (await session.list_resources()).resources}
             prompt = await session.get_prompt("my-open-opportunities")
             resource = await session.read_resource("report://my-open-opportunities")
-        assert REPORT_NAMES <= prompts and {f"report://{name}" for name in REPORT_NAMES} <= resources
+        assert prompts >= REPORT_NAMES and {f"report://{name}" for name in REPORT_NAMES} <= resources
         message = prompt.messages[0]
         assert message.role == "user" and isinstance(message.content, TextContent)
         assert message.content.text.startswith("Summarise my open opportunities")

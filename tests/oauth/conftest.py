@@ -20,11 +20,11 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
+from mcp.server.auth.middleware.auth_context import get_access_token
+from mcp.server.mcpserver import MCPServer
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
-from mcp.server.auth.middleware.auth_context import get_access_token
-from mcp.server.mcpserver import MCPServer
 from dataverse.oauth.entra import EntraClient
 from dataverse.oauth.guard import transport_security_settings
 from dataverse.oauth.routes import OAuthComponents, create_oauth

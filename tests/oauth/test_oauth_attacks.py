@@ -7,8 +7,8 @@ import secrets
 import httpx
 import pytest
 
-from dataverse.sandbox.identity import mint_user_token, sandbox_issuer
 from dataverse.sandbox.entra import SANDBOX_CLIENT_ID
+from dataverse.sandbox.identity import mint_user_token, sandbox_issuer
 from dataverse.sandbox.users import ALICE, BOB
 
 from .conftest import CLIENT_REDIRECT, Browser, authorize_url, query, register_client, s256

@@ -8,11 +8,11 @@ import asyncio
 
 import httpx
 import httpx2
-
 from mcp.client.auth import OAuthClientProvider
 from mcp.client.client import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
+
 from dataverse.sandbox.users import ALICE
 
 from .conftest import CLIENT_REDIRECT, Browser, query

@@ -12,9 +12,9 @@ import pytest
 
 from dataverse.oauth.crypto import DecryptionError, TokenCipher
 from dataverse.oauth.entra import EntraClient
-from dataverse.sandbox.entra import sandbox_entra_client_options
 from dataverse.oauth.errors import AdminConsentRequiredError, GrantExpiredError, UpstreamUnavailableError
 from dataverse.oauth.obo import DataverseTokenService
+from dataverse.sandbox.entra import sandbox_entra_client_options
 from dataverse.sandbox.users import ALICE
 
 from .test_oauth_attacks import new_client, tokens_for

@@ -11,7 +11,6 @@ from dataverse.webapi.retry import RetryPolicy
 from tests.tools.conftest import Harness, build_harness, error_text, payload, running
 
 
-
 async def test_another_users_cursor_is_refused_through_the_tool(harness: Harness):
     async with harness.session(ALICE) as session:
         result = payload(await session.call_tool("query_records", {"table": "account", "top": 2}))

@@ -7,7 +7,7 @@ Double are floats; of whole-number columns they stay whole (an integer average t
 from __future__ import annotations
 
 import functools
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from dataverse.sandbox.dataverse.fetchxml_parse import AttributeSpec, EntitySpec, fetch_error
@@ -77,7 +77,7 @@ def _group_value(record: Record, alias: str, attribute: AttributeSpec, ctx: Quer
     if attribute.dategrouping is None or value is None:
         return value
     if isinstance(value, datetime):
-        aware = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
         day = aware.date() if attribute.column.date_only else aware.astimezone(ctx.user_timezone).date()
     elif isinstance(value, date):
         day = value

@@ -33,6 +33,7 @@ from dataverse.sandbox.dataverse.odata_nodes import (
 )
 from dataverse.sandbox.dataverse.odata_semantics import compare, like, like_regex, null_test, read_cell
 
+
 def compile_filter(text: str, table: Table, dataset: Dataset, ctx: QueryContext) -> Callable[[Row], bool]:
     """A predicate that is true for the rows of `table` the `$filter` expression `text` selects."""
     try:

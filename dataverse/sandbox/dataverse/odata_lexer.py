@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from dataverse.sandbox.dataverse.model import SandboxError
@@ -93,7 +93,7 @@ def _datetime(match: re.Match[str], text: str) -> datetime:
         value = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0), micro)
         offset = "+00:00" if zone.upper() == "Z" else zone
         aware = datetime.fromisoformat(value.isoformat() + offset)
-        return aware.astimezone(timezone.utc)
+        return aware.astimezone(UTC)
     except (ValueError, OverflowError):
         raise query_error(f"The DateTimeOffset text '{match.group(0)}' should be in format "
                           f"'yyyy-mm-ddThh:mm:ss('.'s+)?(zzzzzz)?' and each field value is within valid range.") from None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from dataverse.sandbox.dataverse.model import Column, LookupValue, QueryContext, Row, SandboxError
@@ -43,16 +43,16 @@ def _comparable(value: Any) -> Any:
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
+        return value.replace(tzinfo=UTC)
     return value
 
 
 def _align(left: Any, right: Any) -> tuple[Any, Any]:
     """Bring a date and a datetime to one type: a date against a datetime means midnight UTC of that date."""
     if isinstance(left, datetime) and not isinstance(right, datetime) and isinstance(right, date):
-        return left, datetime.combine(right, time(), timezone.utc)
+        return left, datetime.combine(right, time(), UTC)
     if isinstance(right, datetime) and not isinstance(left, datetime) and isinstance(left, date):
-        return datetime.combine(left, time(), timezone.utc), right
+        return datetime.combine(left, time(), UTC), right
     return left, right
 
 
@@ -148,7 +148,7 @@ def parse_datetime_text(text: str, *, assume: tzinfo) -> datetime | date:
         ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=assume)
-    return parsed.astimezone(timezone.utc)
+    return parsed.astimezone(UTC)
 
 
 def coerce_text(column: Column, text: str, *, table: str, ctx: QueryContext) -> Any:
@@ -179,7 +179,7 @@ def coerce_text(column: Column, text: str, *, table: str, ctx: QueryContext) -> 
         if column.date_only:
             return value.astimezone(ctx.user_timezone).date() if isinstance(value, datetime) else value
         if not isinstance(value, datetime):  # a bare date on a date-time column: midnight in the caller's zone
-            return datetime.combine(value, time(), ctx.user_timezone).astimezone(timezone.utc)
+            return datetime.combine(value, time(), ctx.user_timezone).astimezone(UTC)
         return value
     if kind in GUID_TYPES:
         return parse_guid(text)
@@ -193,7 +193,7 @@ def local_date(value: Any, column: Column, tz: tzinfo) -> date | None:
     if value is None:
         return None
     if isinstance(value, datetime):
-        aware = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
         return aware.date() if column.date_only else aware.astimezone(tz).date()
     if isinstance(value, date):
         return value
@@ -275,11 +275,11 @@ def relative_date_test(operator: str, column: Column, ctx: QueryContext, *, coun
                            f"The operator '{operator}' can only be used with date and time columns, "
                            f"not '{column.logical_name}'.")
     tz = ctx.user_timezone
-    now = ctx.now.astimezone(timezone.utc)
+    now = ctx.now.astimezone(UTC)
     today = now.astimezone(tz).date()
 
     def start_of(day: date) -> datetime:
-        return datetime.combine(day, time(), tz).astimezone(timezone.utc)
+        return datetime.combine(day, time(), tz).astimezone(UTC)
 
     if operator in DATE_VALUE_OPERATORS:
         assert on is not None
@@ -323,7 +323,7 @@ def relative_date_test(operator: str, column: Column, ctx: QueryContext, *, coun
 
 def _as_utc(value: Any) -> datetime:
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, date):
-        return datetime.combine(value, time(), timezone.utc)
+        return datetime.combine(value, time(), UTC)
     raise SandboxError(400, INVALID_ARGUMENT, "A date value was expected.")

@@ -142,7 +142,7 @@ def values_from_payload(dataset: SecuredDataset, table: Table, body: dict[str, A
             values[column_name] = lookup
             continue
         column = table.columns.get(key)
-        if column is None and table.column(key) is not None or column is not None and column.is_lookup:
+        if (column is None and table.column(key) is not None) or (column is not None and column.is_lookup):
             raise SandboxError(400, ENTITY_REFERENCE, "CRM do not support direct update of Entity Reference "
                                                       "properties, Use Navigation properties instead.")
         if column is None:

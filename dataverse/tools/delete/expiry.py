@@ -168,7 +168,7 @@ async def purge_expired_rows(store: Store, collections: Iterable[str], *, now: f
     for name in collections:
         try:
             purged[name] = await store.collection(name).purge_expired(now=now)
-        except Exception as error:  # noqa: BLE001 - keep sweeping the rest, report the first failure
+        except Exception as error:
             logger.warning("purging expired rows from %s failed", name, exc_info=True)
             failure = failure or error
     if failure is not None:

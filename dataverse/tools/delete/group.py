@@ -22,7 +22,6 @@ from pydantic import Field
 
 from dataverse.audit import AuditEvent, AuditEventName, AuditLog, AuditOutcome, describe_failure
 from dataverse.tools.context import ToolCall, ToolRuntime, get_caller
-from dataverse.tools.errors import DataverseRefusedError, dataverse_errors, record_id_argument
 from dataverse.tools.delete.expiry import InProcessExpiryScheduler
 from dataverse.tools.delete.proposals import (
     CascadeCount,
@@ -37,13 +36,14 @@ from dataverse.tools.delete.proposals import (
     iso_utc,
     proposal_key,
 )
+from dataverse.tools.errors import DataverseRefusedError, dataverse_errors, record_id_argument
+from dataverse.tools.registration import without_parameter
 from dataverse.tools.results import ResultModel, tool_result
 from dataverse.tools.shaping import shape_row
 from dataverse.tools.tables import columns_by_name, get_table, resolve_selection, resolve_table
 from dataverse.webapi import errors as webapi_errors
 from dataverse.webapi.models import OneToManyRelationship, TableMetadata, TableSummary
 from dataverse.webapi.odata import record_path
-from dataverse.tools.registration import without_parameter
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ class DeleteTools:
         token, key = await self.book.create_proposal(proposal, now=now)
         try:
             await self.schedule_expiry(key, proposal.expires_at)
-        except Exception:  # noqa: BLE001 - the expiry time still guards the token; the sweeper removes the row
+        except Exception:
             logger.warning("could not schedule the expiry of a delete proposal", exc_info=True)
         self._emit("proposal_created", "delete_record", "ok", call.caller, proposal)
         return tool_result(DeleteProposalResult(

@@ -7,7 +7,7 @@ tests see a different "today" and "this month" than UTC would give.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from dataverse.sandbox.dataverse.model import (
@@ -21,7 +21,7 @@ from dataverse.sandbox.dataverse.model import (
     Table,
 )
 
-NOW = datetime(2024, 4, 1, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2024, 4, 1, 2, 0, tzinfo=UTC)
 NEW_YORK = ZoneInfo("America/New_York")
 ALICE = "5e000000-0000-4000-8000-0000000a11ce"
 BOB = "5e000000-0000-4000-8000-000000000b0b"
@@ -33,7 +33,7 @@ def gid(prefix: str, n: int) -> str:
 
 
 def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=timezone.utc)
+    return datetime(*parts, tzinfo=UTC)
 
 
 def _col(name: str, kind: str, **extra) -> tuple[str, Column]:

@@ -7,11 +7,11 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from sandbox_entra_support import BASE_URL, REDIRECT_URI
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from dataverse.sandbox.entra import SANDBOX_ENTRA_MOUNT_PATH, SandboxAppRegistry, create_sandbox_entra_app
-from sandbox_entra_support import BASE_URL, REDIRECT_URI
 
 
 @pytest.fixture

@@ -7,12 +7,12 @@ from urllib.parse import parse_qs, urlencode
 
 import httpx
 import pytest
+from sandbox_entra_support import API_SCOPE, AUTHORIZE_PATH, BASE_URL, ENV_URL, REDIRECT_URI, TENANT_PATH
 
 from dataverse.sandbox.entra import SANDBOX_CLIENT_ID, SandboxAppRegistry
 from dataverse.sandbox.entra.browser import create_pkce_pair
 from dataverse.sandbox.identity import process_signing_key
 from dataverse.sandbox.users import SANDBOX_TENANT_ID
-from sandbox_entra_support import API_SCOPE, AUTHORIZE_PATH, BASE_URL, ENV_URL, REDIRECT_URI, TENANT_PATH
 
 
 def authorize_url(**overrides: str | None) -> str:

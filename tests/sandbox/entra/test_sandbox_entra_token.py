@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlencode
 import httpx
 import jwt
 import pytest
+from sandbox_entra_support import API_SCOPE, AUTHORIZE_PATH, ENV_URL, REDIRECT_URI, TOKEN_PATH
 
 from dataverse.sandbox.entra import (
     SANDBOX_CLIENT_ID,
@@ -21,7 +22,6 @@ from dataverse.sandbox.entra import (
 from dataverse.sandbox.entra.browser import create_pkce_pair
 from dataverse.sandbox.identity import mint_user_token, process_signing_key, sandbox_issuer
 from dataverse.sandbox.users import ALICE, CAROL
-from sandbox_entra_support import API_SCOPE, AUTHORIZE_PATH, ENV_URL, REDIRECT_URI, TOKEN_PATH
 
 ISSUER = sandbox_issuer("https://login.microsoftonline.com")
 SECRET = {"client_id": SANDBOX_CLIENT_ID, "client_secret": SANDBOX_CLIENT_SECRET}
