@@ -36,9 +36,9 @@ from dataverse.settings import Settings
 from dataverse.storage import create_store
 from dataverse.storage.protocol import Store
 from dataverse.telemetry import configure_telemetry
-from dataverse.tools.context import ToolDeps
+from dataverse.tools.kit.context import ToolDeps
 from dataverse.tools.delete.expiry import InProcessExpiryScheduler
-from dataverse.tools.server import build_mcp_server
+from dataverse.tools import build_mcp_server
 from dataverse.webapi.client import create_http_client
 
 logger = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ import httpx
 from . import metadata
 from .errors import MAX_URL_LENGTH, AuthenticationError, UrlTooLongError
 from .fetchxml import parse_paging_cookie_annotation, validate_fetch_xml
-from .models import FetchPage, Page, TableColumns, TableMetadata, TableSummary, UserProfile, WhoAmI
+from .models import DateTimeBehavior, FetchPage, Page, TableColumns, TableMetadata, TableSummary, UserProfile, WhoAmI
 from .odata import (
     collection_path,
     encode_query,
@@ -196,6 +196,10 @@ class DataverseClient:
     async def get_table(self, logical_name: str) -> TableMetadata:
         """Columns (with choices, lookup targets, lengths) and relationships of one table, in one concurrent round."""
         return await metadata.get_table_metadata(self._get_json, logical_name)
+
+    async def get_datetime_behaviors(self, logical_name: str) -> dict[str, DateTimeBehavior]:
+        """How each DateTime column of a table stores its values (date only, time-zone independent, user local)."""
+        return await metadata.get_datetime_behaviors(self._get_json, logical_name)
 
     # --- writing -------------------------------------------------------------------------------------------------
     async def create(self, entity_set: str, body: dict[str, Any]) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 from .models import (
     ChoiceOption,
     ColumnMetadata,
+    DateTimeBehavior,
     ManyToOneRelationship,
     OneToManyRelationship,
     TableColumns,
@@ -88,6 +89,20 @@ async def get_table_metadata(get_json: GetJson, logical_name: str) -> TableMetad
         many_to_one=[parse_many_to_one(row) for row in _rows(many_to_one)],
         one_to_many=[parse_one_to_many(row) for row in _rows(one_to_many)],
     )
+
+
+async def get_datetime_behaviors(get_json: GetJson, logical_name: str) -> dict[str, DateTimeBehavior]:
+    """{column: how it stores date-times} for every DateTime column of a table, in one request."""
+    path = f"{entity_definition_path(logical_name)}/Attributes/Microsoft.Dynamics.CRM.DateTimeAttributeMetadata"
+    body = await get_json(path, {"$select": "LogicalName,Format,DateTimeBehavior"})
+    behaviors = {}
+    for row in _rows(body):
+        behavior = (row.get("DateTimeBehavior") or {}).get("Value")
+        if row.get("LogicalName"):
+            behaviors[row["LogicalName"]] = DateTimeBehavior(
+                date_only=row.get("Format") == "DateOnly" or behavior == "DateOnly",
+                time_zone_independent=behavior == "TimeZoneIndependent")
+    return behaviors
 
 
 def label_text(label: Any) -> str | None:

@@ -116,3 +116,11 @@ class TableColumns:
     table: TableSummary
     columns: list[ColumnMetadata]
     listed: bool = True
+
+
+@dataclass(frozen=True)
+class DateTimeBehavior:
+    """How a DateTime column stores its value: DateOnly, UserLocal (an instant) or TimeZoneIndependent."""
+
+    date_only: bool = False
+    time_zone_independent: bool = False

@@ -15,7 +15,7 @@ from mcp.types import TextContent
 
 from dataverse.sandbox.dataverse.model import LookupValue
 from dataverse.sandbox.users import ALICE, BOB, CAROL, SandboxUser
-from dataverse.tools.reports_catalog import REPORTS
+from dataverse.tools.reports.catalog import REPORTS
 from tests.e2e.harness import E2E, TODAY, error_text, payload, readable, running_app
 
 REPORT_NAMES = {report.name for report in REPORTS}

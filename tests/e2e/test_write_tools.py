@@ -82,8 +82,8 @@ async def test_the_meeting_tomorrow_at_two_owned_by_me_regarding_an_account_by_n
                                                                                     ALICE.systemuser_id)
     assert row["regardingobjectid"] == LookupValue("account", account["accountid"])
     assert result["name"] == "Q4 Review" and result["etag"]
-    assert result["url"] == (f"{e2e.runtime.dataverse_url}/main.aspx?etn=appointment&id={result['id']}"
-                             "&pagetype=entityrecord")
+    assert result["url"] == (f"{e2e.runtime.dataverse_url}/main.aspx?pagetype=entityrecord&etn=appointment"
+                             f"&id={result['id']}")
     assert result["values"]["regardingobjectid"] == {"table": "account", "id": account["accountid"],
                                                      "name": account["name"]}
     assert result["values"]["scheduledstart"] == "2026-03-13T18:00:00Z"

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from dataverse.audit import AUDIT_LOGGER_NAME, AuditEvent, AuditLog
 from dataverse.sandbox.users import ALICE, CAROL
 from dataverse.telemetry import on_dataverse_response
-from dataverse.tools.errors import dataverse_errors
+from dataverse.tools.kit.errors import dataverse_errors
 from dataverse.webapi.retry import RequestInfo
 
 from .conftest import ENVIRONMENT_URL

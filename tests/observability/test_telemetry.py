@@ -12,7 +12,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from dataverse.sandbox.users import ALICE, CAROL
 from dataverse.telemetry import path_template, record_dataverse_request, redact_path, tool_span
-from dataverse.tools.errors import dataverse_errors
+from dataverse.tools.kit.errors import dataverse_errors
 from dataverse.webapi import DataverseClient, RetryPolicy, create_http_client
 from dataverse.webapi.retry import RequestInfo
 

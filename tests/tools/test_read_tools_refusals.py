@@ -141,7 +141,7 @@ async def test_denied_tables_are_hidden_and_unreachable_even_through_fetchxml_jo
 async def test_a_tool_called_without_a_signed_in_user_refuses():
     from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 
-    from dataverse.tools.errors import NotSignedInError
+    from dataverse.tools.kit.errors import NotSignedInError
 
     built = build_harness()
     with pytest.raises(ToolError, match="No signed-in user") as raised:

@@ -28,7 +28,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from dataverse.storage.protocol import Collection, Store
-from dataverse.tools.errors import DataverseToolError
+from dataverse.tools.kit.errors import DataverseToolError
 
 PROPOSALS_COLLECTION = "deleteproposals"
 TOMBSTONE_SECONDS = 900  # how long a proposal (or its tombstone) is kept after it expires

@@ -1,0 +1,16 @@
+"""Who the caller is: `whoami`, the signed-in Dataverse user (id, name, email, business unit, time zone)."""
+
+from __future__ import annotations
+
+from dataverse.tools.kit.context import ToolCall
+from dataverse.tools.kit.registry import READ_ONLY, ToolGroup
+from dataverse.tools.schema.lookup import WhoAmIResult, get_whoami
+
+group: ToolGroup[None] = ToolGroup("identity")
+
+
+@group.tool(title="Who am I", annotations=READ_ONLY, description=(
+    "The signed-in Dataverse user: user id, name, email, business unit and time zone. Use the user id to filter on "
+    "ownerid, or Microsoft.Dynamics.CRM.EqualUserId(PropertyName='ownerid')."))
+async def whoami(call: ToolCall) -> WhoAmIResult:
+    return await get_whoami(call)

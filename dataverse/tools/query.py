@@ -1,0 +1,170 @@
+"""Reading records: `query_records` (OData), `get_record` (one by id) and `fetchxml_query` (joins, aggregates).
+
+Tables, columns and ids are checked against metadata before anything is sent, every call acts as the signed-in user,
+and paging continues through signed cursors only (kit/cursor.py)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from dataverse.tools.kit.context import ToolCall
+from dataverse.tools.kit.cursor import FetchXmlCursor, ODataCursor
+from dataverse.tools.kit.errors import InvalidArgumentError, dataverse_errors, record_id_argument
+from dataverse.tools.kit.params import Columns, Cursor, RecordId, TableName
+from dataverse.tools.kit.registry import READ_ONLY, ToolGroup
+from dataverse.tools.kit.results import ResultModel
+from dataverse.tools.schema.lookup import enforce_expand_policy, resolve_columns, resolve_table
+from dataverse.tools.schema.policy import require_table_allowed
+from dataverse.tools.schema.selection import columns_by_name, resolve_selection
+from dataverse.tools.values.shaping import shape_row, shape_rows
+from dataverse.webapi.fetchxml import entity_name, validate_fetch_xml, with_paging
+
+MAX_PAGE_SIZE = 500
+DEFAULT_PAGE_SIZE = 50
+
+group: ToolGroup[None] = ToolGroup("query")
+
+
+class RowsResult(ResultModel):
+    table: str
+    rows: list[dict[str, Any]] = Field(
+        description="Records; null columns are left out, lookups are {table,id,name}, choices {value,label}, "
+                    "date-times ISO 8601 at the user's UTC offset."
+    )
+    count: int | None = Field(None, description="Total matching records (when count was requested; capped at 5000).")
+    more: bool = Field(description="True when there is another page: call again with `cursor`.")
+    cursor: str | None = Field(None, description="Pass alone to the same tool to get the next page.")
+
+
+class RecordResult(ResultModel):
+    table: str
+    record: dict[str, Any]
+
+
+@group.tool(title="Query records", annotations=READ_ONLY, description=(
+    "Records of one table with an OData filter, sort and column list, a page at a time (top rows per page). Returns "
+    "rows, more and a cursor for the next page. Example: open opportunities closing this month: "
+    "table='opportunity', filter=\"statecode eq 0 and "
+    "Microsoft.Dynamics.CRM.ThisMonth(PropertyName='estimatedclosedate')\"."))
+async def query_records(
+    call: ToolCall,
+    table: Annotated[str | None, Field(description="Table logical name, e.g. 'opportunity'. "
+                                                   "Not needed when passing cursor.")] = None,
+    select: Columns = None,
+    filter: Annotated[str | None, Field(description=(
+        "OData $filter, e.g. \"statecode eq 0 and contains(name,'contoso')\". Lookups as _x_value eq <guid>; "
+        "dates like 2026-01-31; functions Microsoft.Dynamics.CRM.ThisMonth(PropertyName='estimatedclosedate'), "
+        "Microsoft.Dynamics.CRM.EqualUserId(PropertyName='ownerid'), LastXDays, NextXDays, Today."))] = None,
+    orderby: Annotated[str | None, Field(description="e.g. 'estimatedclosedate asc,name'.")] = None,
+    top: Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE, description="Rows per page (1-500).")] = DEFAULT_PAGE_SIZE,
+    expand: Annotated[str | None, Field(description=(
+        "OData $expand with navigation properties from describe_table (bind/related), "
+        "e.g. 'parentaccountid($select=name)'."))] = None,
+    count: Annotated[bool, Field(description="Also return the total number of matching records.")] = False,
+    cursor: Cursor = None,
+) -> RowsResult:
+    if cursor:
+        position = call.runtime.cursors.decode(cursor, user=call.user, environment=call.environment)
+        if not isinstance(position, ODataCursor):
+            raise InvalidArgumentError("This cursor came from fetchxml_query; pass it to fetchxml_query instead.")
+        metadata = await resolve_columns(call, position.table)
+        summary = metadata.table
+        with dataverse_errors(table=summary.logical_name):
+            page = await call.client.query_next(position.next_link, page_size=position.page_size)
+        page_size = position.page_size
+    else:
+        if not table:
+            raise InvalidArgumentError("Pass `table` (a logical name such as 'account') or a `cursor`.")
+        metadata = await resolve_columns(call, table)
+        summary = metadata.table
+        selection = resolve_selection(metadata, select)
+        await enforce_expand_policy(call, summary, expand)
+        with dataverse_errors(table=summary.logical_name):
+            page = await call.client.query(
+                summary.entity_set, select=selection.wire, filter=filter or None, orderby=orderby or None,
+                top=None, expand=expand or None, count=count, page_size=top,
+            )
+        page_size = top
+    next_cursor = None
+    if page.next_link:
+        next_cursor = call.runtime.cursors.encode(
+            ODataCursor(table=summary.logical_name, next_link=page.next_link, page_size=page_size),
+            user=call.user, environment=call.environment,
+        )
+    return RowsResult(
+        table=summary.logical_name, rows=shape_rows(page.rows, columns_by_name(metadata)), count=page.count,
+        more=next_cursor is not None, cursor=next_cursor,
+    )
+
+
+@group.tool(title="Get a record", annotations=READ_ONLY,
+            description="One record by table and id, with the columns asked for.")
+async def get_record(call: ToolCall, table: TableName, id: RecordId, select: Columns = None) -> RecordResult:
+    record_id = record_id_argument(id)
+    metadata = await resolve_columns(call, table)
+    summary = metadata.table
+    selection = resolve_selection(metadata, select)
+    with dataverse_errors(table=summary.logical_name, record_id=record_id):
+        raw = await call.client.retrieve(summary.entity_set, record_id, select=selection.wire, expand=None)
+    return RecordResult(table=summary.logical_name, record=shape_row(raw, columns_by_name(metadata)))
+
+
+@group.tool(title="FetchXML query", annotations=READ_ONLY, description=(
+    "Run a FetchXML query: joins across tables (link-entity), aggregates (sum/avg/count with groupby) and "
+    "relative-date or current-user operators. Pages through results with a cursor."))
+async def fetchxml_query(
+    call: ToolCall,
+    fetchxml: Annotated[str | None, Field(description=(
+        "A FetchXML query: one <fetch> with one <entity name='logicalname'>. Use it for joins (link-entity), "
+        "aggregates (aggregate='true' with alias on every attribute) and operators like eq-userid, this-month. "
+        "Rows per page come from count= (default 50, at most 500)."))] = None,
+    cursor: Cursor = None,
+) -> RowsResult:
+    if cursor:
+        position = call.runtime.cursors.decode(cursor, user=call.user, environment=call.environment)
+        if not isinstance(position, FetchXmlCursor):
+            raise InvalidArgumentError("This cursor came from query_records; pass it to query_records instead.")
+        original, entity_set, page_number, page_size = (position.fetch_xml, position.entity_set, position.page,
+                                                        position.page_size)
+        with dataverse_errors():
+            request_xml = with_paging(original, page=page_number, count=page_size,
+                                      paging_cookie=position.paging_cookie)
+        table_name = entity_name(original)
+        paged = True
+    else:
+        if not fetchxml:
+            raise InvalidArgumentError("Pass `fetchxml` (a <fetch> query) or a `cursor`.")
+        with dataverse_errors():
+            root = validate_fetch_xml(fetchxml)
+        table_name = entity_name(fetchxml)
+        for element in root.iter():
+            if element.tag in ("entity", "link-entity"):
+                require_table_allowed(call.settings, element.get("name", ""))
+        summary = await resolve_table(call, table_name)
+        entity_set, original = summary.entity_set, fetchxml
+        paged = root.get("aggregate", "").lower() != "true" and root.get("top") is None
+        page_number = _int_attribute(root.get("page"), default=1, low=1, high=1_000_000, name="page")
+        page_size = _int_attribute(root.get("count"), default=DEFAULT_PAGE_SIZE, low=1, high=MAX_PAGE_SIZE,
+                                   name="count")
+        with dataverse_errors():
+            request_xml = with_paging(original, page=page_number, count=page_size) if paged else original
+    with dataverse_errors(table=table_name):
+        page = await call.client.fetch_xml(entity_set, request_xml)
+    next_cursor = None
+    if paged and page.more_records:
+        next_cursor = call.runtime.cursors.encode(
+            FetchXmlCursor(entity_set=entity_set, fetch_xml=original, page=page.next_page or page_number + 1,
+                           page_size=page_size, paging_cookie=page.paging_cookie),
+            user=call.user, environment=call.environment,
+        )
+    return RowsResult(table=table_name, rows=shape_rows(page.rows), more=next_cursor is not None, cursor=next_cursor)
+
+
+def _int_attribute(text: str | None, *, default: int, low: int, high: int, name: str) -> int:
+    if text is None:
+        return default
+    if not text.strip().isdigit() or not low <= int(text) <= high:
+        raise InvalidArgumentError(f"<fetch {name}={text!r}> must be a whole number from {low} to {high}.")
+    return int(text)

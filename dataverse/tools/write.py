@@ -1,0 +1,169 @@
+"""Writing records: `create_record` and `update_record`, with values as people say them (labels, names, local times).
+
+Values are checked against the table's metadata and converted before anything is sent (values/convert.py for columns,
+values/lookups.py for lookups), so a mistake comes back as a message that names the fix, not as a Dataverse error.
+A create is sent once and never retried: when its outcome is unknown the model is told to look before creating
+again. An update is `PATCH` with `If-Match` (the caller's etag, or `*` so it can never become an upsert). Both answer
+with the record's id, primary name, etag and a link that opens it in Dataverse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import tzinfo
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from dataverse.audit import current_scope
+from dataverse.tools.kit.context import ToolCall
+from dataverse.tools.kit.errors import InvalidArgumentError, dataverse_errors, record_id_argument
+from dataverse.tools.kit.params import RecordId, TableName
+from dataverse.tools.kit.registry import DESTRUCTIVE, WRITE, ToolGroup
+from dataverse.tools.kit.results import ResultModel
+from dataverse.tools.schema.lookup import describe_named_table, get_datetime_behaviors, get_whoami
+from dataverse.tools.schema.selection import LOOKUP_TYPES
+from dataverse.tools.values.convert import (
+    CHOICE_TYPES,
+    InvalidValueError,
+    Operation,
+    check_columns,
+    convert_value,
+    match_choice,
+)
+from dataverse.tools.values.links import record_url
+from dataverse.tools.values.lookups import LookupResolver
+from dataverse.tools.values.timezones import UnknownTimeZoneError, get_user_zone
+from dataverse.webapi import errors as webapi_errors
+from dataverse.webapi.models import ColumnMetadata, DateTimeBehavior, TableMetadata, TableSummary
+
+group: ToolGroup[None] = ToolGroup("write")
+
+Values = Annotated[dict[str, Any], Field(description=(
+    "Column logical name -> value. Text and numbers as JSON; choices by label or value ('Hot' or 1); booleans "
+    "true/false; date-times ISO 8601 — without an offset they are the user's local time ('2026-03-13T14:00:00'); "
+    "date-only columns 'YYYY-MM-DD'; lookups by name ('Contoso Ltd'), {\"table\": \"account\", \"id\": \"<guid>\"}, "
+    "{\"table\": \"account\", \"name\": \"Contoso\"}, or 'me' for the signed-in user (ownerid); null clears."))]
+
+
+class WriteResult(ResultModel):
+    table: str
+    id: str = Field(description="The record's id.")
+    name: str | None = Field(None, description="The record's primary name.")
+    url: str = Field(description="Opens the record in Dynamics 365 / Power Apps.")
+    etag: str | None = Field(None, description="Pass to update_record as etag to update only if nothing changed.")
+    values: dict[str, Any] = Field(description=(
+        "What was written, as understood: choices {value,label}, lookups {table,id,name}, date-times in UTC."))
+
+
+@group.tool(title="Create a record", annotations=WRITE, requires="write", description=(
+    "Create one record as the signed-in user. Columns are logical names (describe_table first); choices by "
+    "label, lookups by name or id, date-times in the user's local time. Returns id, name, etag and a link. "
+    "Never call twice for one record: if the outcome is unknown, query for it first."))
+async def create_record(call: ToolCall, table: TableName, values: Values) -> WriteResult:
+    metadata = await describe_named_table(call, table)
+    summary = metadata.table
+    body, understood = await _body(call, metadata, values, operation="create", record_id=None)
+    primary = summary.primary_name
+    with dataverse_errors(operation="create", table=summary.logical_name, primary_name=primary,
+                          given_name=values.get(primary) if primary else None):
+        record_id = await call.client.create(summary.entity_set, body)
+    if (scope := current_scope()) is not None:
+        scope.set_target(record_id=record_id)
+    return await _result(call, summary, record_id, values, understood)
+
+
+@group.tool(title="Update a record", annotations=DESTRUCTIVE.but(idempotent=True), requires="write", description=(
+    "Change columns of one existing record (never creates one). Same value forms as create_record; null "
+    "clears a column. Pass etag from the last read to avoid overwriting someone else's change."))
+async def update_record(
+    call: ToolCall, table: TableName, id: RecordId, values: Values,
+    etag: Annotated[str | None, Field(description=(
+        "The etag from when you read the record: the update is applied only if the record has not changed "
+        "since. Omit to update whatever its current state."))] = None,
+) -> WriteResult:
+    record_id = record_id_argument(id)
+    metadata = await describe_named_table(call, table)
+    summary = metadata.table
+    body, understood = await _body(call, metadata, values, operation="update", record_id=record_id)
+    with dataverse_errors(operation="update", table=summary.logical_name, record_id=record_id):
+        await call.client.update(summary.entity_set, record_id, body, etag=_clean_etag(etag))
+    return await _result(call, summary, record_id, values, understood)
+
+
+async def _body(call: ToolCall, metadata: TableMetadata, values: Mapping[str, Any], *,
+                operation: Operation, record_id: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The request body and the values as understood (for the result)."""
+    if not isinstance(values, Mapping) or not values:
+        raise InvalidArgumentError("Pass `values`: an object of column logical name -> value, e.g. "
+                                   "{\"jobtitle\": \"CFO\"}. describe_table lists the columns.")
+    table = metadata.table.logical_name
+    columns = check_columns(metadata, values, operation=operation)
+    given = {name: values[key] for name, key in zip(columns, values, strict=True)}
+    behaviors: dict[str, DateTimeBehavior] = {}
+    zone: tzinfo | None = None
+    zone_error: UnknownTimeZoneError | None = None
+    if any(column.type == "DateTime" for column in columns.values()):
+        behaviors = await get_datetime_behaviors(call, table)
+        try:
+            zone = get_user_zone((await get_whoami(call)).time_zone_code)
+        except UnknownTimeZoneError as error:
+            zone_error = error
+
+    async def user_id() -> str:
+        return (await get_whoami(call)).user_id
+
+    resolver = LookupResolver(call, metadata, get_user_id=user_id)
+    body: dict[str, Any] = {}
+    understood: dict[str, Any] = {}
+    for name, column in columns.items():
+        value = given[name]
+        if column.type in LOOKUP_TYPES:
+            binding = await resolver.resolve(column, value, record_id=record_id)
+            if binding.target is not None or operation == "update":
+                body[binding.body_key] = binding.body_value
+            target = binding.target
+            understood[name] = None if target is None else {"table": target.table, "id": target.id} | (
+                {"name": target.name} if target.name else {})
+            continue
+        try:
+            converted = convert_value(column, value, table=table, behavior=behaviors.get(name), zone=zone)
+        except InvalidValueError:
+            if zone_error is not None and column.type == "DateTime":
+                raise zone_error from None
+            raise
+        body[name] = converted
+        understood[name] = _understood(column, converted)
+    return body, understood
+
+
+async def _result(call: ToolCall, summary: TableSummary, record_id: str, values: Mapping[str, Any],
+                  understood: dict[str, Any]) -> WriteResult:
+    """The written record's name and etag, read back as the user (left out if it is no longer visible)."""
+    name = values.get(summary.primary_name) if summary.primary_name else None
+    etag = None
+    try:
+        row = await call.client.retrieve(summary.entity_set, record_id,
+                                         select=[summary.primary_name or summary.primary_id], annotations=False)
+        name, etag = row.get(summary.primary_name) if summary.primary_name else None, row.get("@odata.etag")
+    except webapi_errors.DataverseError:
+        pass
+    return WriteResult(table=summary.logical_name, id=record_id, name=name if isinstance(name, str) else None,
+                       url=record_url(call.environment, summary.logical_name, record_id), etag=etag,
+                       values=understood)
+
+
+def _understood(column: ColumnMetadata, converted: Any) -> Any:
+    if column.type in CHOICE_TYPES and converted is not None:
+        return {"value": converted, "label": match_choice(column, converted, where=column.logical_name).label}
+    return converted
+
+
+def _clean_etag(etag: str | None) -> str | None:
+    if etag is None or not etag.strip():
+        return None
+    etag = etag.strip()
+    if etag == "*" or any(ch in etag for ch in "\r\n,"):
+        raise InvalidArgumentError("`etag` must be the record's etag as a write or get result gave it, e.g. "
+                                   "'W/\"1480021\"'; omit it to update regardless of changes.")
+    return etag
