@@ -7,14 +7,15 @@ from typing import Annotated
 
 from pydantic import Field
 
+from dataverse.settings import Settings
 from dataverse.tools.kit.context import ToolCall
 from dataverse.tools.kit.params import TableName
 from dataverse.tools.kit.registry import READ_ONLY, ToolGroup
 from dataverse.tools.kit.results import ResultModel
-from dataverse.tools.schema.lookup import describe_named_table, list_tables as listed_tables
+from dataverse.tools.schema.lookup import describe_named_table
+from dataverse.tools.schema.lookup import list_tables as listed_tables
 from dataverse.tools.schema.policy import table_allowed
 from dataverse.tools.schema.selection import LOOKUP_TYPES
-from dataverse.settings import Settings
 from dataverse.webapi.models import TableMetadata
 
 MAX_LISTED_TABLES = 200

@@ -1,7 +1,7 @@
-"""`search` and `fetch`, the two tools ChatGPT deep research and company knowledge look for, with exactly their contract:
-`search(query)` answers one text item holding `{"results": [{"id", "title", "url"}]}`; `fetch(id)` answers one text
-item holding `{"id", "title", "text", "url", "metadata"}`. Ids are `<table>:<guid>`; URLs open the record in the
-Dataverse app (`main.aspx`).
+"""`search` and `fetch`, the two tools ChatGPT deep research and company knowledge look for, with exactly their
+contract: `search(query)` answers one text item holding `{"results": [{"id", "title", "url"}]}`; `fetch(id)` answers
+one text item holding `{"id", "title", "text", "url", "metadata"}`. Ids are `<table>:<guid>`; URLs open the record in
+the Dataverse app (`main.aspx`).
 
 `search` uses Dataverse search (`POST <env>/api/search/v2.0/query`) over settings.search_tables. Where the environment
 has no Dataverse search (404/403/501; remembered for a while) or the query is shorter than search accepts, it falls

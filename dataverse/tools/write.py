@@ -17,7 +17,7 @@ from pydantic import Field
 
 from dataverse.audit import current_scope
 from dataverse.tools.kit.context import ToolCall
-from dataverse.tools.kit.errors import InvalidArgumentError, dataverse_errors, record_id_argument
+from dataverse.tools.kit.errors import InvalidArgumentError, InvalidValueError, dataverse_errors, record_id_argument
 from dataverse.tools.kit.params import RecordId, TableName
 from dataverse.tools.kit.registry import DESTRUCTIVE, WRITE, ToolGroup
 from dataverse.tools.kit.results import ResultModel
@@ -25,7 +25,6 @@ from dataverse.tools.schema.lookup import describe_named_table, get_datetime_beh
 from dataverse.tools.schema.selection import LOOKUP_TYPES
 from dataverse.tools.values.convert import (
     CHOICE_TYPES,
-    InvalidValueError,
     Operation,
     check_columns,
     convert_value,

@@ -135,7 +135,7 @@ async def delete_record(call: ToolCall, table: TableName, id: RecordId) -> Delet
     token, key = await state.book.create_proposal(proposal, now=now)
     try:
         await state.schedule_expiry(key, proposal.expires_at)
-    except Exception:  # noqa: BLE001 - the expiry time still guards the token; the sweeper removes the row
+    except Exception:
         logger.warning("could not schedule the expiry of a delete proposal", exc_info=True)
     _emit(state, "proposal_created", "delete_record", "ok", call.caller, proposal)
     return DeleteProposalResult(

@@ -2,7 +2,8 @@
 environment's schema. Nothing here must survive a restart; losing it costs one extra Dataverse call.
 
 Keys: ("whoami", environment, user) for 24 h; ("tables", environment) for 24 h; ("table", environment, logical name),
-("columns", environment, logical name) and ("datetime", environment, logical name) for 1 h. `clear_schema(environment)` drops that environment's schema
+("columns", environment, logical name) and ("datetime", environment, logical name) for 1 h.
+`clear_schema(environment)` drops that environment's schema
 entries (the `refresh_schema` tool).
 """
 
@@ -14,11 +15,14 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, TypeVar, cast
 
+from dataverse.webapi.models import TableMetadata
+
 T = TypeVar("T")
 
 WHOAMI_TTL_SECONDS = 24 * 3600
 TABLE_LIST_TTL_SECONDS = 24 * 3600
 TABLE_METADATA_TTL_SECONDS = 3600
+SCHEMA_KEYS = ("tables", "table", "columns", "datetime")
 
 
 class TTLCache:
@@ -113,15 +117,15 @@ class MetadataCache:
             ("datetime", environment, logical_name), create, ttl_seconds=TABLE_METADATA_TTL_SECONDS
         )
 
-    def cached_table(self, environment: str, logical_name: str) -> Any | None:
+    def cached_table(self, environment: str, logical_name: str) -> TableMetadata | None:
         """The cached full description of a table, or None (nothing is fetched)."""
         try:
-            return self._cache.get(("table", environment, logical_name))
+            return cast(TableMetadata, self._cache.get(("table", environment, logical_name)))
         except KeyError:
             return None
 
     def clear_schema(self, environment: str) -> int:
         """Forget the table list and every table description of `environment`; returns how many entries went."""
         return self._cache.delete_where(
-            lambda key: isinstance(key, tuple) and key[0] in ("tables", "table", "columns", "datetime") and key[1] == environment
+            lambda key: isinstance(key, tuple) and key[0] in SCHEMA_KEYS and key[1] == environment
         )

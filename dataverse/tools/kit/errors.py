@@ -160,7 +160,8 @@ class Target:
 Translation = Callable[[webapi_errors.DataverseError, Target], DataverseToolError]
 
 
-_MISSING_PROPERTY = re.compile(r"Could not find a property named '([^']+)' on type '(?:Microsoft\.Dynamics\.CRM\.)?([^']+)'")
+_MISSING_PROPERTY = re.compile(
+    r"Could not find a property named '([^']+)' on type '(?:Microsoft\.Dynamics\.CRM\.)?([^']+)'")
 
 
 def _message(exc: BaseException) -> str:
@@ -249,7 +250,8 @@ def _outcome_unknown(exc: webapi_errors.DataverseError, target: Target) -> Datav
     if target.operation == "create":
         name = target.table
         if isinstance(target.given_name, str) and target.primary_name:
-            check = f"query_records(table={name!r}, filter=\"{target.primary_name} eq {quote_string(target.given_name)}\")"
+            condition = f"{target.primary_name} eq {quote_string(target.given_name)}"
+            check = f"query_records(table={name!r}, filter=\"{condition}\")"
         else:
             check = f"query_records(table={name!r}) for the new record"
         return DataverseRefusedError(

@@ -98,8 +98,9 @@ class ToolGroup(Generic[StateT]):
         self.specs: list[ToolSpec] = []
         self.extensions: list[Extension] = []
 
-    def tool(self, *, title: str, description: str | Callable[[StateT], str], annotations: Hints, requires: Requirement = "read",
-             per_environment: bool = True, name: str | None = None) -> Callable[[ToolFunction], ToolFunction]:
+    def tool(self, *, title: str, description: str | Callable[[StateT], str], annotations: Hints,
+             requires: Requirement = "read", per_environment: bool = True,
+             name: str | None = None) -> Callable[[ToolFunction], ToolFunction]:
         def register(fn: ToolFunction) -> ToolFunction:
             self.specs.append(ToolSpec(fn=fn, name=name or fn.__name__, title=title, description=description,
                                        hints=annotations, requires=requires, per_environment=per_environment))

@@ -69,7 +69,7 @@ def check_columns(metadata: TableMetadata, values: Mapping[str, Any], *,
     refused = [column for column in found.values() if not writable(column, operation)]
     if refused:
         names = ", ".join(repr(column.logical_name) for column in refused)
-        other = "update" if operation == "create" else "create"
+        other: Operation = "update" if operation == "create" else "create"
         only_other = [c.logical_name for c in refused if writable(c, other)]
         hint = (f" {', '.join(only_other)} can only be set when you {other} the record." if only_other else
                 " They are set by Dataverse itself (computed or system columns).")

@@ -206,7 +206,8 @@ def parse_lookup_value(value: Any, *, where: str, targets: list[str]) -> tuple[s
         except ValueError:
             pass
         return None, (text if text.casefold() in ME_WORDS else None), (None if text.casefold() in ME_WORDS else text)
-    if not isinstance(value, dict) or set(value) - {"table", "id", "name"} or not (value.get("id") or value.get("name")):
+    well_formed = isinstance(value, dict) and not set(value) - {"table", "id", "name"}
+    if not well_formed or not (value.get("id") or value.get("name")):
         raise InvalidValueError(f"{where} takes {forms}. Its target table(s): {', '.join(targets)}.")
     if value.get("table") is not None:
         table = str(value["table"]).strip().lower()

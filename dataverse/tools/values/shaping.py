@@ -42,8 +42,11 @@ _NUMBER_LIKE = re.compile(r"^[^\w]*[\d\s.,'\u00a0\u202f-]+[^\w]*$")
 class ColumnInfo(Protocol):
     """What shaping needs to know about a column (webapi's ColumnMetadata satisfies it)."""
 
-    type: str
-    targets: list[str] | None
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def targets(self) -> list[str] | None: ...
 
 
 def lookup_key(wire_name: str) -> str:
@@ -97,7 +100,7 @@ def _shape_multi_choice(value: str, formatted: str | None) -> list[dict[str, Any
     labels = [label.strip() for label in formatted.split(";")] if formatted else []
     if len(labels) != len(values):
         return [{"value": number} for number in values]
-    return [{"value": number, "label": label} for number, label in zip(values, labels)]
+    return [{"value": number, "label": label} for number, label in zip(values, labels, strict=True)]
 
 
 def shape_value(row: Mapping[str, Any], wire_name: str, column: ColumnInfo | None = None) -> tuple[str, Any]:

@@ -46,7 +46,8 @@ def test_nearest_names_include_substring_matches():
 
 def test_throttling_says_when_to_retry():
     error = dv.ThrottledError("Number of requests exceeded the limit of 6000", retry_after=17.2, status=429)
-    assert "throttled" in str(translate_dataverse_error(error)) and "retry after 18 s" in str(translate_dataverse_error(error))
+    message = str(translate_dataverse_error(error))
+    assert "throttled" in message and "retry after 18 s" in message
 
 
 def test_permission_denied_says_retrying_will_not_help():
@@ -69,8 +70,9 @@ def test_rejected_filter_carries_dataverses_message_and_syntax_help():
 
 
 def test_unknown_property_points_to_describe_table_and_lookup_spelling():
-    error = dv.BadRequestError("Could not find a property named 'customerid' on type 'Microsoft.Dynamics.CRM.opportunity'.",
-                               status=400, code="0x80060888")
+    error = dv.BadRequestError(
+        "Could not find a property named 'customerid' on type 'Microsoft.Dynamics.CRM.opportunity'.",
+        status=400, code="0x80060888")
     message = str(translate_dataverse_error(error))
     assert "describe_table('opportunity')" in message and "_customerid_value" in message
 

@@ -21,8 +21,6 @@ from dataverse.sandbox.users import ALICE, SANDBOX_USERS
 from dataverse.settings import Settings
 from dataverse.tools.kit.context import ToolCall, ToolDeps, ToolRuntime
 from dataverse.tools.kit.errors import InvalidArgumentError, UnknownColumnError
-from dataverse.tools.values.lookups import LookupNotFoundError, LookupResolver
-from dataverse.tools.values.timezones import WINDOWS_TIMEZONE_CODES, UnknownTimeZoneError, get_user_zone
 from dataverse.tools.values.convert import (
     AmbiguousValueError,
     DateTimeBehavior,
@@ -31,6 +29,8 @@ from dataverse.tools.values.convert import (
     check_columns,
     convert_value,
 )
+from dataverse.tools.values.lookups import LookupNotFoundError, LookupResolver
+from dataverse.tools.values.timezones import WINDOWS_TIMEZONE_CODES, UnknownTimeZoneError, get_user_zone
 from dataverse.webapi.client import DataverseClient, create_http_client
 from dataverse.webapi.models import TableMetadata
 from tests.tools.conftest import SANDBOX_URL, TODAY, user_token
@@ -98,7 +98,7 @@ def test_an_unknown_column_suggests_the_nearest_writable_one_first(sandbox: Sand
 
 
 def test_read_only_columns_are_refused_with_the_reason(sandbox: Sandbox):
-    with pytest.raises(ReadOnlyColumnError, match="'fullname'.*set by Dataverse itself"):
+    with pytest.raises(ReadOnlyColumnError, match=r"'fullname'.*set by Dataverse itself"):
         check_columns(sandbox.tables["contact"], {"fullname": "X"}, operation="create")
     with pytest.raises(ReadOnlyColumnError, match="contactid can only be set when you create"):
         check_columns(sandbox.tables["contact"], {"contactid": "0badc0de-0000-4000-8000-000000000000"},
