@@ -11,13 +11,22 @@ from mcp.server.mcpserver import MCPServer
 from dataverse.tools.kit.context import ToolDeps, ToolRuntime
 from dataverse.tools.kit.registry import ToolGroup, build_tools, install_extensions
 
-SERVER_INSTRUCTIONS = (
-    "Reads Microsoft Dataverse (Dynamics 365) data as the signed-in user: Dataverse security roles decide what is "
-    "visible. Start with whoami or list_tables, use describe_table to learn columns, then query_records (OData) or "
-    "fetchxml_query (joins, aggregates). Results leave out null columns; lookups are {table,id,name}, choices "
-    "{value,label}, date-times ISO 8601 at the user's UTC offset (the user's wall time). When a result has more=true, "
-    "call the same tool with only its cursor to continue."
-)
+SERVER_INSTRUCTIONS = """\
+Works in Microsoft Dataverse (Dynamics 365) as the signed-in user: their security roles decide what they can see and \
+change.
+Reading: whoami says who "me" is. list_tables and describe_table give logical names, columns, choice values and the \
+names lookups are filtered (_x_value) and expanded by; look a table up before querying it the first time. \
+query_records takes OData: choices by value (salesstage eq 1), lookups as _customerid_value eq <guid>, dates as \
+2026-01-31, relative dates and the current user as functions (Microsoft.Dynamics.CRM.ThisMonth(PropertyName='x'), \
+LastXDays, NextXDays, EqualUserId). fetchxml_query does joins and aggregates; search finds records by name; \
+run_report runs the predefined sales reports. Results leave out nulls; lookups are {table,id,name}, choices \
+{value,label}, date-times ISO 8601 at the user's UTC offset. When more=true, call the same tool with only the cursor.
+Writing: create_record and update_record take choice labels, lookup names and the user's local times. A create is \
+never retried: if its outcome is unknown, query for the record before creating it again. Pass the etag you read to \
+update only what you saw.
+Deleting takes two steps: delete_record shows the impact and gives a token; show it to the user, and only after they \
+agree call confirm_delete with that token. Never confirm on the user's behalf.
+"""
 
 
 def tool_groups() -> list[ToolGroup[Any]]:

@@ -33,18 +33,16 @@ class SignOutUnavailableError(DataverseToolError):
     """The server cannot end this sign-in (no grant id on the token, or no revocation wired)."""
 
 
-@group.tool(title="List environments", annotations=READ_ONLY, per_environment=False, description=(
-    "The Dataverse environments this connector can reach, and which one is the default. Pass a URL from here as "
-    "`environment` to work in another environment."))
+@group.tool(title="List environments", annotations=READ_ONLY, per_environment=False,
+            description="The Dataverse environments this connector reaches, and the default one.")
 async def list_environments(call: ToolCall) -> EnvironmentListResult:
     urls = call.runtime.environments
     return EnvironmentListResult(
         environments=[EnvironmentEntry(url=url, default=index == 0) for index, url in enumerate(urls)])
 
 
-@group.tool(title="Sign out", annotations=WRITE.but(idempotent=True), per_environment=False, description=(
-    "Sign the user out of this connector: ends this connection's sign-in so its tokens stop working. Only when the "
-    "user asks to sign out or disconnect; they must reconnect afterwards."))
+@group.tool(title="Sign out", annotations=WRITE.but(idempotent=True), per_environment=False,
+            description="End this connection's sign-in when the user asks; they must reconnect afterwards.")
 async def sign_out(call: ToolCall) -> SignOutResult:
     grant_id = str((call.caller.claims or {}).get("grant_id") or "")
     revoke = call.runtime.deps.revoke_grant

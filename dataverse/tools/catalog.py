@@ -78,12 +78,11 @@ class RefreshSchemaResult(ResultModel):
     environment: str
 
 
-@group.tool(title="List tables", annotations=READ_ONLY, description=(
-    "Tables in the Dataverse environment (logical name, display name, entity set). Pass search to filter, "
-    "e.g. 'opportun'."))
+@group.tool(title="List tables", annotations=READ_ONLY,
+            description="Tables of the environment: logical name, display name and entity set.")
 async def list_tables(
     call: ToolCall,
-    search: Annotated[str | None, Field(description="Words to look for in table names, e.g. 'opportun'.")] = None,
+    search: Annotated[str | None, Field(description="Part of a table name, e.g. 'opportun'.")] = None,
 ) -> TableListResult:
     tables = await listed_tables(call)
     if search and search.strip():
@@ -97,15 +96,14 @@ async def list_tables(
 
 
 @group.tool(title="Describe a table", annotations=READ_ONLY, description=(
-    "Columns of a table: type, whether required, whether settable on create/update, choice values with labels, "
-    "lookup targets with the name to filter on (_x_value) and the navigation property to bind/expand. Call before "
-    "querying a table you have not used."))
+    "A table's columns: type, required, settable on create/update, choice values and labels, lookup targets with "
+    "the name to filter on (_x_value) and the navigation property per target for binds and $expand."))
 async def describe_table(call: ToolCall, table: TableName) -> TableDescriptionResult:
     return describe(await describe_named_table(call, table), call.settings)
 
 
-@group.tool(title="Refresh schema", annotations=READ_ONLY, description=(
-    "Forget cached table lists and table descriptions for the environment, after someone added tables or columns."))
+@group.tool(title="Refresh schema", annotations=READ_ONLY,
+            description="Forget the cached tables and columns after someone changed the schema.")
 async def refresh_schema(call: ToolCall) -> RefreshSchemaResult:
     return RefreshSchemaResult(cleared=call.runtime.metadata.clear_schema(call.environment),
                                environment=call.environment)

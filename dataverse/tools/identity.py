@@ -9,8 +9,7 @@ from dataverse.tools.schema.lookup import WhoAmIResult, get_whoami
 group: ToolGroup[None] = ToolGroup("identity")
 
 
-@group.tool(title="Who am I", annotations=READ_ONLY, description=(
-    "The signed-in Dataverse user: user id, name, email, business unit and time zone. Use the user id to filter on "
-    "ownerid, or Microsoft.Dynamics.CRM.EqualUserId(PropertyName='ownerid')."))
+@group.tool(title="Who am I", annotations=READ_ONLY,
+            description="The signed-in Dataverse user: id, name, email, business unit and time zone.")
 async def whoami(call: ToolCall) -> WhoAmIResult:
     return await get_whoami(call)

@@ -43,26 +43,20 @@ class RecordResult(ResultModel):
     record: dict[str, Any]
 
 
-@group.tool(title="Query records", annotations=READ_ONLY, description=(
-    "Records of one table with an OData filter, sort and column list, a page at a time (top rows per page). Returns "
-    "rows, more and a cursor for the next page. Example: open opportunities closing this month: "
-    "table='opportunity', filter=\"statecode eq 0 and "
-    "Microsoft.Dynamics.CRM.ThisMonth(PropertyName='estimatedclosedate')\"."))
+@group.tool(title="Query records", annotations=READ_ONLY, alone=("cursor",), description=(
+    "Rows of one table by OData filter, columns, order and expand, a page at a time; more=true comes with a "
+    "cursor."))
 async def query_records(
     call: ToolCall,
-    table: Annotated[str | None, Field(description="Table logical name, e.g. 'opportunity'. "
-                                                   "Not needed when passing cursor.")] = None,
+    table: Annotated[str | None, Field(description="Table logical name, e.g. 'opportunity'.")] = None,
     select: Columns = None,
     filter: Annotated[str | None, Field(description=(
-        "OData $filter, e.g. \"statecode eq 0 and contains(name,'contoso')\". Lookups as _x_value eq <guid>; "
-        "dates like 2026-01-31; functions Microsoft.Dynamics.CRM.ThisMonth(PropertyName='estimatedclosedate'), "
-        "Microsoft.Dynamics.CRM.EqualUserId(PropertyName='ownerid'), LastXDays, NextXDays, Today."))] = None,
+        "OData $filter, e.g. \"statecode eq 0 and Microsoft.Dynamics.CRM.ThisMonth(PropertyName='estimatedclosedate')"
+        "\"."))] = None,
     orderby: Annotated[str | None, Field(description="e.g. 'estimatedclosedate asc,name'.")] = None,
-    top: Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE, description="Rows per page (1-500).")] = DEFAULT_PAGE_SIZE,
-    expand: Annotated[str | None, Field(description=(
-        "OData $expand with navigation properties from describe_table (bind/related), "
-        "e.g. 'parentaccountid($select=name)'."))] = None,
-    count: Annotated[bool, Field(description="Also return the total number of matching records.")] = False,
+    top: Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE, description="Rows per page.")] = DEFAULT_PAGE_SIZE,
+    expand: Annotated[str | None, Field(description="e.g. 'parentaccountid($select=name)'.")] = None,
+    count: Annotated[bool, Field(description="Also count all matches.")] = False,
     cursor: Cursor = None,
 ) -> RowsResult:
     if cursor:
@@ -100,7 +94,7 @@ async def query_records(
 
 
 @group.tool(title="Get a record", annotations=READ_ONLY,
-            description="One record by table and id, with the columns asked for.")
+            description="One record by table and id; without select, its business columns that have values.")
 async def get_record(call: ToolCall, table: TableName, id: RecordId, select: Columns = None) -> RecordResult:
     record_id = record_id_argument(id)
     metadata = await resolve_columns(call, table)
@@ -111,15 +105,14 @@ async def get_record(call: ToolCall, table: TableName, id: RecordId, select: Col
     return RecordResult(table=summary.logical_name, record=shape_row(raw, columns_by_name(metadata)))
 
 
-@group.tool(title="FetchXML query", annotations=READ_ONLY, description=(
-    "Run a FetchXML query: joins across tables (link-entity), aggregates (sum/avg/count with groupby) and "
-    "relative-date or current-user operators. Pages through results with a cursor."))
+@group.tool(title="FetchXML query", annotations=READ_ONLY, alone=("cursor",), description=(
+    "A FetchXML query, for joins (link-entity), aggregates (sum, avg, count, groupby) and operators such as "
+    "eq-userid or this-month."))
 async def fetchxml_query(
     call: ToolCall,
     fetchxml: Annotated[str | None, Field(description=(
-        "A FetchXML query: one <fetch> with one <entity name='logicalname'>. Use it for joins (link-entity), "
-        "aggregates (aggregate='true' with alias on every attribute) and operators like eq-userid, this-month. "
-        "Rows per page come from count= (default 50, at most 500)."))] = None,
+        "<fetch> with one <entity name='logicalname'>; aggregates need an alias on every attribute; count= rows "
+        "per page (50, at most 500)."))] = None,
     cursor: Cursor = None,
 ) -> RowsResult:
     if cursor:

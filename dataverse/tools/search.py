@@ -57,13 +57,11 @@ def setup(runtime: ToolRuntime) -> TTLCache:
 group: ToolGroup[TTLCache] = ToolGroup("search", setup=setup)
 
 
-@group.tool(title="Search records", annotations=READ_ONLY, description=(
-    "Find Dataverse records (accounts, contacts, opportunities, leads) by name or keywords, as the signed-in user "
-    "sees them. Returns ids, titles and links; use fetch with an id for the details."))
+@group.tool(title="Search records", annotations=READ_ONLY,
+            description="Find records (accounts, contacts, opportunities, leads) by keywords: ids, titles, links.")
 async def search(
     call: ToolCall,
-    query: Annotated[str, Field(description="Words to look for in record names, e.g. 'Contoso' or 'Fabrikam "
-                                            "renewal'.")],
+    query: Annotated[str, Field(description="Keywords, e.g. 'Fabrikam renewal'.")],
 ) -> CallToolResult:
     unavailable = group.state(call)
     text = " ".join((query or "").split())
@@ -78,12 +76,11 @@ async def search(
     return text_result({"results": results[:MAX_RESULTS]})
 
 
-@group.tool(title="Fetch a record", annotations=READ_ONLY, description=(
-    "The full text of one record found with search, by its id ('<table>:<guid>'): its fields with labels, and a "
-    "link to open it in Dataverse."))
+@group.tool(title="Fetch a record", annotations=READ_ONLY,
+            description="A search result's full text: its fields with labels, and a link.")
 async def fetch(
     call: ToolCall,
-    id: Annotated[str, Field(description="A result id from search: '<table>:<guid>', e.g. 'account:7d71...'.")],
+    id: Annotated[str, Field(description="A search result id, '<table>:<guid>'.")],
 ) -> CallToolResult:
     table_name, _, raw_id = (id or "").strip().partition(":")
     if not raw_id:

@@ -39,10 +39,8 @@ from dataverse.webapi.models import ColumnMetadata, DateTimeBehavior, TableMetad
 group: ToolGroup[None] = ToolGroup("write")
 
 Values = Annotated[dict[str, Any], Field(description=(
-    "Column logical name -> value. Text and numbers as JSON; choices by label or value ('Hot' or 1); booleans "
-    "true/false; date-times ISO 8601 — without an offset they are the user's local time ('2026-03-13T14:00:00'); "
-    "date-only columns 'YYYY-MM-DD'; lookups by name ('Contoso Ltd'), {\"table\": \"account\", \"id\": \"<guid>\"}, "
-    "{\"table\": \"account\", \"name\": \"Contoso\"}, or 'me' for the signed-in user (ownerid); null clears."))]
+    "Column logical name -> value: choices by label or value; date-times without offset are the user's local "
+    "time; lookups by name, {\"table\",\"id\"} or 'me'; null clears."))]
 
 
 class WriteResult(ResultModel):
@@ -56,9 +54,7 @@ class WriteResult(ResultModel):
 
 
 @group.tool(title="Create a record", annotations=WRITE, requires="write", description=(
-    "Create one record as the signed-in user. Columns are logical names (describe_table first); choices by "
-    "label, lookups by name or id, date-times in the user's local time. Returns id, name, etag and a link. "
-    "Never call twice for one record: if the outcome is unknown, query for it first."))
+    "Create one record as the signed-in user; returns its id, name, etag and link."))
 async def create_record(call: ToolCall, table: TableName, values: Values) -> WriteResult:
     metadata = await describe_named_table(call, table)
     summary = metadata.table
@@ -73,13 +69,10 @@ async def create_record(call: ToolCall, table: TableName, values: Values) -> Wri
 
 
 @group.tool(title="Update a record", annotations=DESTRUCTIVE.but(idempotent=True), requires="write", description=(
-    "Change columns of one existing record (never creates one). Same value forms as create_record; null "
-    "clears a column. Pass etag from the last read to avoid overwriting someone else's change."))
+    "Change columns of one existing record; never creates one."))
 async def update_record(
     call: ToolCall, table: TableName, id: RecordId, values: Values,
-    etag: Annotated[str | None, Field(description=(
-        "The etag from when you read the record: the update is applied only if the record has not changed "
-        "since. Omit to update whatever its current state."))] = None,
+    etag: Annotated[str | None, Field(description="Apply only if the record still has this etag.")] = None,
 ) -> WriteResult:
     record_id = record_id_argument(id)
     metadata = await describe_named_table(call, table)

@@ -156,6 +156,6 @@ async def test_run_report_lists_the_reports_and_refuses_an_unknown_name(e2e: E2E
         unknown = await session.call_tool("run_report", {"name": "everyone's salaries"})
         snake = payload(await session.call_tool("run_report", {"name": "closing_this_month"}))
     assert tool.annotations.read_only_hint is True and tool.annotations.destructive_hint is False
-    assert all(name in tool.description for name in REPORT_NAMES)
+    assert set(tool.input_schema["properties"]["name"]["enum"]) == REPORT_NAMES
     assert "no report named" in error_text(unknown) and "my-open-opportunities" in error_text(unknown)
     assert snake["report"] == "closing-this-month"

@@ -104,8 +104,8 @@ class ConfirmDeleteResult(ResultModel):
 
 
 @group.tool(title="Propose deleting a record", annotations=WRITE, requires="delete", description=(
-    "Step 1 of 2 to delete one record: returns what would be deleted (name, owner, related records that cascade) "
-    "and a confirmation token. Deletes nothing. Show the summary to the user and ask."))
+    "Step 1 of 2 of a delete: what would go (the record, cascading related records) and a single-use "
+    "confirmation token. Deletes nothing."))
 async def delete_record(call: ToolCall, table: TableName, id: RecordId) -> DeleteProposalResult:
     state = group.state(call)
     record_id = record_id_argument(id)
@@ -147,12 +147,10 @@ async def delete_record(call: ToolCall, table: TableName, id: RecordId) -> Delet
 
 
 @group.tool(title="Confirm a delete", annotations=DESTRUCTIVE, requires="delete", per_environment=False,
-            description=("Step 2 of 2: permanently deletes the record a delete_record proposal described (and the "
-                         "related records that cascade). Call only after the user explicitly agreed. The token works "
-                         "once."))
+            description="Step 2 of 2: permanently deletes what a delete_record proposal described.")
 async def confirm_delete(
     call: ToolCall,
-    confirmation_token: Annotated[str, Field(description="The token delete_record returned. Single use.")],
+    confirmation_token: Annotated[str, Field(description="From delete_record; works once.")],
 ) -> ConfirmDeleteResult:
     state = group.state(call)
     caller = call.caller

@@ -9,16 +9,15 @@ from pydantic import Field
 
 Environment = Annotated[
     str | None,
-    Field(description="Dataverse environment URL; omit for the default environment."),
+    Field(description="Environment URL (list_environments); omit for the default."),
 ]
-TableName = Annotated[str, Field(description="Table logical name, e.g. 'account', 'opportunity' (see list_tables).")]
-RecordId = Annotated[str, Field(description="The record's id (a GUID).")]
+TableName = Annotated[str, Field(description="Table logical name, e.g. 'account'.")]
+RecordId = Annotated[str, Field(description="Record id (GUID).")]
 Columns = Annotated[
     list[str] | str | None,
-    Field(description="Column logical names to return (list or comma-separated). Omit for the primary name only; "
-                      "ask only for what you need. Lookups can be named x or _x_value."),
+    Field(description="Column logical names (list or comma-separated); lookups as x or _x_value."),
 ]
 Cursor = Annotated[
     str | None,
-    Field(description="From a previous result's cursor: pass it alone to get the next page."),
+    Field(description="A previous result's cursor, alone, for the next page."),
 ]

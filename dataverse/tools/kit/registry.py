@@ -12,7 +12,8 @@ The registry, not the tool, does what every tool needs:
 - applies observation (a telemetry span and one audit event per call, `observed.py`) and the administrator's policy
   (`requires`: a tool that writes is not offered in read-only mode, delete tools only where deleting is allowed);
 - publishes every annotation hint explicitly, from a preset (READ_ONLY, WRITE, DESTRUCTIVE), with the title;
-- closes the input schema (`additionalProperties: false`) and refuses an argument the tool does not take;
+- closes the input schema (`additionalProperties: false`), refuses an argument the tool does not take and explains a
+  wrong one in words (`arguments.py`); keeps schemas compact (`schemas.py`);
 - sends a returned `ResultModel` as structured content with the same JSON as text (`results.py`).
 
 A group may keep state for its tools (`setup`, made once per server, reached with `group.state(call)`) and may add
@@ -29,13 +30,16 @@ from typing import Annotated, Any, Generic, Literal, TypeVar, cast
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.tools import Tool
 from mcp.types import CallToolResult, ToolAnnotations
+from pydantic import ValidationError
 
 from dataverse.settings import Settings
-from dataverse.tools.kit.arguments import refuse_unknown_arguments
+from dataverse.tools.kit.arguments import describe_validation_error, refuse_company, refuse_unknown_arguments
 from dataverse.tools.kit.context import ToolCall, ToolRuntime
+from dataverse.tools.kit.errors import InvalidArgumentError
 from dataverse.tools.kit.observed import observed
 from dataverse.tools.kit.params import Environment
 from dataverse.tools.kit.results import ResultModel, tool_result
+from dataverse.tools.kit.schemas import compact_output_schema, compact_schema
 
 Requirement = Literal["read", "write", "delete"]
 StateT = TypeVar("StateT")
@@ -54,8 +58,9 @@ class Hints:
     def but(self, **changes: bool) -> Hints:
         return replace(self, **changes)
 
-    def annotations(self, title: str) -> ToolAnnotations:
-        return ToolAnnotations(title=title, read_only_hint=self.read_only, destructive_hint=self.destructive,
+    def annotations(self) -> ToolAnnotations:
+        """The hints; the title is the tool's own `title`, not repeated here."""
+        return ToolAnnotations(read_only_hint=self.read_only, destructive_hint=self.destructive,
                                idempotent_hint=self.idempotent, open_world_hint=self.open_world)
 
 
@@ -84,6 +89,8 @@ class ToolSpec:
     hints: Hints
     requires: Requirement
     per_environment: bool  # False: the tool works outside any one environment (no `environment` parameter)
+    alone: tuple[str, ...]  # parameters that must come without any other (a cursor)
+    input_schema: Callable[[Any, dict[str, Any]], dict[str, Any]] | None  # the group state may narrow the schema
 
 
 Extension = Callable[[MCPServer, Any, ToolRuntime], None]
@@ -100,10 +107,13 @@ class ToolGroup(Generic[StateT]):
 
     def tool(self, *, title: str, description: str | Callable[[StateT], str], annotations: Hints,
              requires: Requirement = "read", per_environment: bool = True,
-             name: str | None = None) -> Callable[[ToolFunction], ToolFunction]:
+             name: str | None = None, alone: tuple[str, ...] = (),
+             input_schema: Callable[[StateT, dict[str, Any]], dict[str, Any]] | None = None,
+             ) -> Callable[[ToolFunction], ToolFunction]:
         def register(fn: ToolFunction) -> ToolFunction:
             self.specs.append(ToolSpec(fn=fn, name=name or fn.__name__, title=title, description=description,
-                                       hints=annotations, requires=requires, per_environment=per_environment))
+                                       hints=annotations, requires=requires, per_environment=per_environment,
+                                       alone=alone, input_schema=input_schema))
             return fn
 
         return register
@@ -119,10 +129,18 @@ class ToolGroup(Generic[StateT]):
 
 
 class KitTool(Tool):
-    """An SDK Tool that refuses arguments its closed input schema does not list, with the fix in words."""
+    """An SDK Tool whose arguments are checked first (kit/arguments.py): unknown ones and a cursor with company are
+    refused, and a value of the wrong type or range is explained in words."""
+
+    alone: tuple[str, ...] = ()
 
     async def run(self, arguments: dict[str, Any], context: Any, convert_result: bool = False) -> Any:
         refuse_unknown_arguments(self.name, self.parameters, arguments)
+        refuse_company(self.name, self.alone, arguments)
+        try:
+            self.fn_metadata.validate_arguments(arguments)
+        except ValidationError as error:
+            raise InvalidArgumentError(describe_validation_error(self.name, self.parameters, error)) from None
         return await super().run(arguments, context, convert_result=convert_result)
 
 
@@ -176,6 +194,11 @@ def _make_tool(spec: ToolSpec, runtime: ToolRuntime, state: Any) -> Tool:
     run.__name__ = spec.name
     description = spec.description if isinstance(spec.description, str) else spec.description(state)
     tool = KitTool.from_function(run, name=spec.name, title=spec.title, description=description,
-                                 annotations=spec.hints.annotations(spec.title), structured_output=structured)
-    tool.parameters["additionalProperties"] = False
+                                 annotations=spec.hints.annotations(), structured_output=structured)
+    tool.parameters = compact_schema(tool.parameters, keep_descriptions=True) | {"additionalProperties": False}
+    if spec.input_schema is not None:
+        tool.parameters = spec.input_schema(state, tool.parameters)
+    if tool.fn_metadata.output_schema is not None:
+        tool.fn_metadata.output_schema = compact_output_schema(tool.fn_metadata.output_schema)
+    tool.alone = spec.alone
     return tool

@@ -13,7 +13,7 @@ policy hides is not offered at all.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from mcp.server.mcpserver import MCPServer
 from pydantic import Field
@@ -31,19 +31,20 @@ def setup(runtime: ToolRuntime) -> ReportRunner | None:
     return runner if runner.reports else None
 
 
-def _description(runner: ReportRunner) -> str:
-    listed = "; ".join(f"'{report.name}': {report.description}" for report in runner.reports.values())
-    return (f"Run a predefined sales report as the signed-in user and get its rows (at most {MAX_REPORT_ROWS}). "
-            f"Reports: {listed}")
+def _names_as_enum(runner: ReportRunner, schema: dict[str, Any]) -> dict[str, Any]:
+    """The `name` parameter lists exactly the reports this deployment offers."""
+    schema["properties"]["name"]["enum"] = list(runner.reports)
+    return schema
 
 
 group: ToolGroup[ReportRunner] = ToolGroup("reports", setup=setup)
 
 
-@group.tool(title="Run a report", annotations=READ_ONLY, description=_description)
+@group.tool(title="Run a report", annotations=READ_ONLY, input_schema=_names_as_enum,
+            description=f"A predefined sales report, run as the signed-in user (at most {MAX_REPORT_ROWS} rows).")
 async def run_report(
     call: ToolCall,
-    name: Annotated[str, Field(description="The report's name, e.g. 'my-open-opportunities'.")],
+    name: Annotated[str, Field(description="Which report.")],
 ) -> ReportResult:
     runner = group.state(call)
     return await runner.create_result(call, runner.get_report(name))
