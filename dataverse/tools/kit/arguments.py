@@ -119,14 +119,14 @@ def _sentence(name: str, inner: list[str], item: Mapping[str, Any], schema: Mapp
 
 
 def _is_type_name(part: str) -> bool:
-    return part.split("[")[0] in _TYPE_WORDS or part in ("none", "null")
+    return part.split("[", maxsplit=1)[0] in _TYPE_WORDS or part in ("none", "null")
 
 
 def _expected(kind: str, schema: Mapping[str, Any]) -> str:
     forms = _schema_forms(schema)
     if forms:
         return " or ".join(forms)
-    stem = kind.split("_")[0]
+    stem = kind.split("_", maxsplit=1)[0]
     return _TYPE_WORDS.get(stem, "of the type the tool's input schema gives")
 
 

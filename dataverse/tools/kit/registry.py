@@ -195,6 +195,7 @@ def _make_tool(spec: ToolSpec, runtime: ToolRuntime, state: Any) -> Tool:
     description = spec.description if isinstance(spec.description, str) else spec.description(state)
     tool = KitTool.from_function(run, name=spec.name, title=spec.title, description=description,
                                  annotations=spec.hints.annotations(), structured_output=structured)
+    assert isinstance(tool, KitTool)  # from_function builds the class it is called on
     tool.parameters = compact_schema(tool.parameters, keep_descriptions=True) | {"additionalProperties": False}
     if spec.input_schema is not None:
         tool.parameters = spec.input_schema(state, tool.parameters)

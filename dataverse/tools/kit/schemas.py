@@ -44,8 +44,8 @@ def compact_schema(schema: Any, *, keep_descriptions: bool) -> Any:
 
 def compact_output_schema(schema: dict[str, Any]) -> dict[str, Any]:
     """An output schema as a shape only: no prose, no open- or closed-object flags."""
-    compacted = compact_schema(schema, keep_descriptions=False)
-    return _without_closed_flags(compacted)
+    compacted: dict[str, Any] = _without_closed_flags(compact_schema(schema, keep_descriptions=False))
+    return compacted
 
 
 def _without_closed_flags(schema: Any) -> Any:
