@@ -26,7 +26,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from dataverse.sandbox.dataverse.model import LookupValue, Row, SandboxError, Table
-from dataverse.sandbox.dataverse.organization import SandboxOrganization
+from dataverse.sandbox.dataverse.state import SandboxOrganization
 from dataverse.sandbox.dataverse.security import SecuredDataset
 
 SEARCH_PATH = "/api/search/v2.0/query"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dataverse.sandbox.dataverse.model import QueryContext, Row, SandboxError, Table
-from dataverse.sandbox.dataverse.organization import SandboxOrganization
+from dataverse.sandbox.dataverse.state import SandboxOrganization
 
 DIRECTORY_TABLES = frozenset({"systemuser", "businessunit", "team"})
 PRIVILEGE_DENIED = "0x80040220"

@@ -15,7 +15,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 
 from dataverse.sandbox.dataverse.model import LookupValue, Row
-from dataverse.sandbox.dataverse.organization import SandboxOrganization
+from dataverse.sandbox.dataverse.state import SandboxOrganization
 from dataverse.sandbox.users import ALICE, BOB, CAROL, SANDBOX_TEAM_ID, SANDBOX_USERS
 
 COMPANIES = (
