@@ -15,9 +15,9 @@ from typing import Any
 
 import httpx
 
-from . import metadata
 from .errors import MAX_URL_LENGTH, AuthenticationError, UrlTooLongError
 from .fetchxml import parse_paging_cookie_annotation, validate_fetch_xml
+from .metadata import get_table_columns, get_table_metadata, list_table_summaries
 from .models import FetchPage, Page, TableColumns, TableMetadata, TableSummary, UserProfile, WhoAmI
 from .odata import (
     collection_path,
@@ -187,15 +187,15 @@ class DataverseClient:
         )
 
     async def list_tables(self) -> list[TableSummary]:
-        return await metadata.list_table_summaries(self._get_json)
+        return await list_table_summaries(self._get_json)
 
     async def get_table_columns(self, logical_name: str) -> TableColumns:
         """One table's definition and its columns' names and types, in one request (what reading rows needs)."""
-        return await metadata.get_table_columns(self._get_json, logical_name)
+        return await get_table_columns(self._get_json, logical_name)
 
     async def get_table(self, logical_name: str) -> TableMetadata:
         """Columns (with choices, lookup targets, lengths) and relationships of one table, in one concurrent round."""
-        return await metadata.get_table_metadata(self._get_json, logical_name)
+        return await get_table_metadata(self._get_json, logical_name)
 
     # --- writing -------------------------------------------------------------------------------------------------
     async def create(self, entity_set: str, body: dict[str, Any]) -> str:
