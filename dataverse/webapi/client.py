@@ -17,8 +17,18 @@ import httpx
 
 from .errors import MAX_URL_LENGTH, AuthenticationError, UrlTooLongError
 from .fetchxml import parse_paging_cookie_annotation, validate_fetch_xml
-from .metadata import get_table_columns, get_table_metadata, list_table_summaries
-from .models import FetchPage, Page, TableColumns, TableMetadata, TableSummary, UserProfile, WhoAmI
+from .metadata import get_datetime_behaviors, get_table_columns, get_table_metadata, list_table_summaries
+from .models import (
+    DateTimeBehavior,
+    FetchPage,
+    Page,
+    SearchHit,
+    TableColumns,
+    TableMetadata,
+    TableSummary,
+    UserProfile,
+    WhoAmI,
+)
 from .odata import (
     collection_path,
     encode_query,
@@ -29,6 +39,7 @@ from .odata import (
     validate_query_expression,
 )
 from .retry import OnResponse, RetryPolicy, send_with_retries
+from .search import DEFAULT_TOP, SEARCH_PATH, SearchEntities, parse_search_response, search_body
 from .wire import (
     ALL_ANNOTATIONS,
     FETCH_PAGING_ANNOTATIONS,
@@ -196,6 +207,22 @@ class DataverseClient:
     async def get_table(self, logical_name: str) -> TableMetadata:
         """Columns (with choices, lookup targets, lengths) and relationships of one table, in one concurrent round."""
         return await get_table_metadata(self._get_json, logical_name)
+
+    async def get_datetime_behaviors(self, logical_name: str) -> dict[str, DateTimeBehavior]:
+        """How each DateTime column of the table stores values (date only, time-zone independent, or user local),
+        keyed by column logical name. NotFoundError if there is no such table."""
+        return await get_datetime_behaviors(self._get_json, logical_name)
+
+    async def search(self, text: str, *, entities: SearchEntities, top: int = DEFAULT_TOP) -> list[SearchHit]:
+        """Dataverse search over `entities`, (table logical name, columns to return) pairs; best hits first, at most
+        `top` (1-100). Retried like a read. ValueError for empty text, text over 100 characters or no tables.
+
+        Where the environment has no Dataverse search the error is NotFoundError, PermissionDeniedError or a
+        ServerError with status 501 (`search.is_search_unavailable` tells them apart); BadRequestError for a query
+        search will not take."""
+        body = search_body(text, entities=entities, top=top)
+        _, answer = await self._request("POST", SEARCH_PATH, json=body, idempotent=True)
+        return parse_search_response(answer)
 
     # --- writing -------------------------------------------------------------------------------------------------
     async def create(self, entity_set: str, body: dict[str, Any]) -> str:
