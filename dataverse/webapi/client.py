@@ -254,13 +254,18 @@ class DataverseClient:
         )
 
     async def delete(self, entity_set: str, record_id: str, *, etag: str | None = None) -> None:
-        """DELETE; with an ETag it is conditional (412 if the row changed) and safe to retry."""
+        """DELETE, sent once and never retried: after a lost answer a retry would meet 404 and could not tell a
+        delete that happened from one that did not. With `etag` it is conditional (If-Match).
+
+        Raises NotFoundError if the row is missing, ConcurrencyError if it changed since `etag` was read,
+        ThrottledError on 429 (nothing was deleted), and OutcomeUnknownError when it failed after being sent (5xx,
+        no answer in time, connection dropped): then only reading the row tells whether it is gone."""
         headers = {"If-Match": if_match(etag)} if etag is not None else {}
         await self._request(
             "DELETE",
             record_path(entity_set, record_id),
             headers=headers,
-            idempotent=etag is not None,
+            idempotent=False,
             outcome_hint="Retrieve the record to see whether it still exists before deleting again.",
         )
 
@@ -276,8 +281,8 @@ class DataverseClient:
         idempotent: bool | None = None,
     ) -> tuple[httpx.Response, Any]:
         """Any Web API call: `path` relative to api_url (`accounts(<id>)/nav/$ref`) or an absolute path under the
-        environment (`/api/search/v2.0/query`). Retried only when idempotent (default: GET, or PATCH/PUT/DELETE with
-        If-Match); pass idempotent=True for a POST that only reads."""
+        environment (`/api/search/v2.0/query`). Retried only when idempotent (default: GET, or PATCH/PUT with
+        If-Match; never a DELETE, as with `delete`); pass idempotent=True for a POST that only reads."""
         method = method.upper()
         check_path(path)
         extra = dict(headers or {})
@@ -285,7 +290,7 @@ class DataverseClient:
             raise ValueError("request_json sets Authorization itself; do not pass it in headers")
         if idempotent is None:
             has_if_match = any(name.lower() == "if-match" for name in extra)
-            idempotent = method in ("GET", "HEAD") or (method in ("PATCH", "PUT", "DELETE") and has_if_match)
+            idempotent = method in ("GET", "HEAD") or (method in ("PATCH", "PUT") and has_if_match)
         return await self._request(method, path, params=params, json=json, headers=extra, idempotent=idempotent)
 
     # --- plumbing ------------------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Sending one logical request with retries: the retry policy, the per-attempt telemetry record, and the loop.
 
 Rules (Dataverse service protection and duplicate-safety):
-- Only idempotent requests are retried: GET, and PATCH/DELETE that carry If-Match. A POST is never retried.
+- Only idempotent requests are retried: GET, a POST that only reads (search), and PATCH with If-Match. A create
+  (POST) and a DELETE never are: after a lost answer a retried DELETE meets 404 and cannot tell what happened.
 - 429 waits for Retry-After; 502/503/504, timeouts and dropped connections back off exponentially with jitter.
   All waits together stay within `RetryPolicy.budget_seconds`; a wait that would overrun it raises at once.
 - 401 and other 4xx are never retried.
