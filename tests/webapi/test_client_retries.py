@@ -13,6 +13,7 @@ from dataverse.webapi import (
     DataverseTimeoutError,
     NotFoundError,
     OutcomeUnknownError,
+    RetryPolicy,
     ServerError,
     ThrottledError,
 )
@@ -265,3 +266,19 @@ async def test_a_raw_delete_is_not_retried_even_with_if_match(harness):
         await h.client.request_json("DELETE", f"accounts({RECORD})/opportunity_customer_accounts/$ref",
                                     headers={"If-Match": "*"})
     assert len(h.requests) == 1
+
+
+async def test_a_zero_budget_means_no_retries(harness):
+    h = harness(unavailable(503), OK_ROWS, budget_seconds=0)
+    with pytest.raises(ServerError, match="gave up after 1 attempt"):
+        await h.client.query("accounts")
+    assert len(h.requests) == 1 and h.sleeps == []
+
+
+@pytest.mark.parametrize("options", [
+    {"budget_seconds": -1}, {"budget_seconds": float("nan")}, {"budget_seconds": float("inf")},
+    {"budget_seconds": "20"}, {"base_backoff_seconds": -0.5}, {"max_attempts": 0}, {"max_attempts": 2.5},
+])
+def test_a_retry_policy_that_makes_no_sense_is_refused(options):
+    with pytest.raises(ValueError, match="must be"):
+        RetryPolicy(**options)
