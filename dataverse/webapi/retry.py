@@ -61,7 +61,7 @@ class RetryPolicy:
 
     def backoff(self, retry_number: int) -> float:
         """Seconds before retry `retry_number` (1 = the first retry): exponential, capped, with half jitter."""
-        ceiling = min(self.max_backoff_seconds, self.base_backoff_seconds * 2 ** (retry_number - 1))
+        ceiling = min(self.max_backoff_seconds, self.base_backoff_seconds * 2.0 ** (retry_number - 1))
         return ceiling * (0.5 + 0.5 * self.jitter())
 
 
