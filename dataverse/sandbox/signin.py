@@ -27,11 +27,11 @@ class _Browser:
         self._client = client
         self.cookies: dict[str, str] = {}
 
-    async def request(self, method: str, url: str, **kwargs) -> httpx.Response:
-        headers = dict(kwargs.pop("headers", None) or {})
+    async def request(self, method: str, url: str, *, data: dict[str, str] | None = None) -> httpx.Response:
+        headers = {}
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
-        response = await self._client.request(method, url, headers=headers, **kwargs)
+        response = await self._client.request(method, url, headers=headers, data=data)
         for raw in response.headers.get_list("set-cookie"):
             jar: SimpleCookie = SimpleCookie()
             jar.load(raw)
@@ -92,7 +92,10 @@ async def sign_in(
             "client_id": client_id, "code_verifier": verifier, "resource": f"{base_url}/mcp",
         })
         token.raise_for_status()
-        return token.json()
+        body = token.json()
+        if not isinstance(body, dict):
+            raise TypeError(f"sandbox sign-in: /token answered {body!r}, not a token response")
+        return body
     finally:
         if client is None:
             await http.aclose()

@@ -27,9 +27,9 @@ from dataverse.sandbox.dataverse.context import (
 )
 from dataverse.sandbox.dataverse.identity_routes import sandbox_token_verifier, who_am_i
 from dataverse.sandbox.dataverse.model import SandboxError
-from dataverse.sandbox.dataverse.state import SandboxOrganization
 from dataverse.sandbox.dataverse.search_routes import create_search_routes
 from dataverse.sandbox.dataverse.security import SecuredDataset, caller_for
+from dataverse.sandbox.dataverse.state import SandboxOrganization
 from dataverse.sandbox.users import SANDBOX_TENANT_ID
 
 __all__ = ["create_sandbox_dataverse_app", "sandbox_token_verifier"]

@@ -126,8 +126,8 @@ class _Runner:
     def _expand(self, link: LinkSpec, parent: Row | None) -> list[Record]:
         """This link's matching rows (its filters as join conditions), joined with its own nested links."""
         test = compile_filters(link.filters, self.tables, self.ctx)
-        matches = [{link.alias: row} for row in self._candidates(link, parent)]
-        matches = [record for record in matches if test(record) is True]
+        candidates: list[Record] = [{link.alias: row} for row in self._candidates(link, parent)]
+        matches = [record for record in candidates if test(record) is True]
         return self._join(matches, link)
 
     def _semi_join(self, link: LinkSpec, parent: Row | None) -> bool:

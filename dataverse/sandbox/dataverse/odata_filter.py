@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from dataverse.sandbox.dataverse.model import Dataset, LookupValue, QueryContext, Row, Table
+from dataverse.sandbox.dataverse.model import Column, Dataset, LookupValue, QueryContext, Row, Table
 from dataverse.sandbox.dataverse.odata_functions import compile_query_function
 from dataverse.sandbox.dataverse.odata_lexer import Token, query_error, syntax_error, tokenize
 from dataverse.sandbox.dataverse.odata_nodes import (
@@ -32,6 +32,11 @@ from dataverse.sandbox.dataverse.odata_nodes import (
     require_boolean,
 )
 from dataverse.sandbox.dataverse.odata_semantics import compare, like, like_regex, null_test, read_cell
+
+
+def _cell_reader(reach: Callable[[Scope], Row | None], column: Column) -> Callable[[Scope], Any]:
+    """Evaluates to `column`'s value in the row `reach` finds."""
+    return lambda scope: read_cell(reach(scope), column)
 
 
 def compile_filter(text: str, table: Table, dataset: Dataset, ctx: QueryContext) -> Callable[[Row], bool]:
@@ -248,7 +253,7 @@ class _Parser:
                     table = target
                     continue
                 reach = chain(variable, hops)
-                return Node(f"Microsoft.Dynamics.CRM.{target.logical_name}", lambda scope: reach(scope))
+                return Node(f"Microsoft.Dynamics.CRM.{target.logical_name}", reach)
             if one_to_many is not None:
                 if hops:
                     raise query_error("Conditions on collection-valued navigation properties nested in a lookup "
@@ -262,7 +267,7 @@ class _Parser:
                 raise query_error(f"The property '{name}' is not a navigation property and cannot be followed by '/'.")
             reach = chain(variable, hops)
             edm = "Edm.Date" if column.date_only else EDM_TYPES.get(column.type, "Edm.String")
-            return Node(edm, lambda scope, c=column: read_cell(reach(scope), c))
+            return Node(edm, _cell_reader(reach, column))
 
     def _follow(self, attribute: str, target: str) -> Callable[[Row | None], Row | None]:
         dataset = self.dataset

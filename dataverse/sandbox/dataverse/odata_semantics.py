@@ -283,7 +283,10 @@ def relative_date_test(operator: str, column: Column, ctx: QueryContext, *, coun
 
     if operator in DATE_VALUE_OPERATORS:
         assert on is not None
-        check = {"on": lambda d: d == on, "on-or-after": lambda d: d >= on, "on-or-before": lambda d: d <= on}[operator]
+        day = on
+        checks: dict[str, Callable[[date], bool]] = {
+            "on": lambda d: d == day, "on-or-after": lambda d: d >= day, "on-or-before": lambda d: d <= day}
+        check = checks[operator]
         return lambda value: None if (d := local_date(value, column, tz)) is None else check(d)
     if operator in ("last-seven-days", "next-seven-days"):
         operator, count = operator.replace("seven", "x"), 7

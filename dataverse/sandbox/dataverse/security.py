@@ -70,6 +70,8 @@ class SecuredDataset:
             return row_id == self.caller.user_id
         if self._owns(row):
             return True
+        if not isinstance(row_id, str):
+            return False  # a row without an id cannot have been shared
         shared = self.org.shares.get((logical_name, row_id), set())
         if logical_name == "activitypointer":
             shared = set().union(*(self.org.shares.get((name, row_id), set()) for name in
