@@ -107,7 +107,8 @@ def describe_failure(error: BaseException) -> Failure:
     code = getattr(dataverse_error, "code", None) if dataverse_error is not None else None
     if not (isinstance(code, str) and code):
         code = type(dataverse_error if dataverse_error is not None else error).__name__
-    request_id = next((item.request_id for item in chain if isinstance(getattr(item, "request_id", None), str)), None)
+    request_ids = (getattr(item, "request_id", None) for item in chain)
+    request_id = next((value for value in request_ids if isinstance(value, str)), None)
     chosen = next((item.audit_outcome for item in chain if hasattr(item, "audit_outcome")), None)
     if chosen in ("ok", "error", "denied", "expired", "cancelled"):
         outcome: AuditOutcome = chosen

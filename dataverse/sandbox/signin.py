@@ -47,13 +47,18 @@ def _expect_redirect(response: httpx.Response, step: str) -> str:
 
 
 async def sign_in(
-    app: ASGIApp, *, base_url: str, user: SandboxUser, client: httpx.AsyncClient | None = None
+    app: ASGIApp | None, *, base_url: str, user: SandboxUser, client: httpx.AsyncClient | None = None
 ) -> dict[str, object]:
     """The token response (access_token, refresh_token, expires_in, ...) for `user` from the app at `base_url`.
 
-    Uses `client` when given (e.g. real loopback HTTP), else the ASGI app in-process.
+    Uses `client` when given (e.g. real loopback HTTP; `app` may then be None), else the ASGI app in-process.
     """
-    http = client or httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url, timeout=30)
+    if client is not None:
+        http = client
+    elif app is not None:
+        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url, timeout=30)
+    else:
+        raise ValueError("sign_in needs the app to call in-process, or a client that reaches it")
     try:
         browser = _Browser(http)
         registration = await http.post(f"{base_url}/register", json={
