@@ -129,7 +129,9 @@ def _aggregate(records: list[Record], alias: str, attribute: AttributeSpec) -> A
     try:
         chosen = min(values, key=_sort_key) if function == "min" else max(values, key=_sort_key)
     except TypeError:
-        raise fetch_error(f"The aggregate '{function}' can't be computed for '{attribute.column.logical_name}'.") from None
+        raise fetch_error(
+            f"The aggregate '{function}' can't be computed for '{attribute.column.logical_name}'."
+        ) from None
     return float(chosen) if attribute.column.type in ("Money", "Decimal", "Double") else chosen
 
 

@@ -211,8 +211,8 @@ class _Parser:
         for operand in (subject, needle):
             if operand.edm_type not in ("Edm.String", "null"):
                 raise query_error(f"No function signature for the function with name '{name}' matches the specified "
-                                  f"arguments. The function signatures considered are: {name}(Edm.String Nullable=true, "
-                                  f"Edm.String Nullable=true).")
+                                  f"arguments. The function signatures considered are: {name}(Edm.String "
+                                  f"Nullable=true, Edm.String Nullable=true).")
         shapes = {"contains": "%{}%", "startswith": "{}%", "endswith": "%{}"}
 
         def evaluate(scope: Scope) -> Any:
@@ -291,7 +291,8 @@ class _Parser:
         operator = self.advance()
         if operator.kind != "name" or operator.text not in ("any", "all"):
             raise query_error(f"A collection-valued navigation property '{relation.navigation_property}' must be "
-                              f"followed by '/any(...)' or '/all(...)' at position {operator.position} in '{self.text}'.")
+                              f"followed by '/any(...)' or '/all(...)' at position {operator.position} in "
+                              f"'{self.text}'.")
         self.expect_punct("(")
         body: Node | None = None
         if not self.at("punct", ")"):

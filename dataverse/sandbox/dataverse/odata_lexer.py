@@ -96,7 +96,8 @@ def _datetime(match: re.Match[str], text: str) -> datetime:
         return aware.astimezone(UTC)
     except (ValueError, OverflowError):
         raise query_error(f"The DateTimeOffset text '{match.group(0)}' should be in format "
-                          f"'yyyy-mm-ddThh:mm:ss('.'s+)?(zzzzzz)?' and each field value is within valid range.") from None
+                          f"'yyyy-mm-ddThh:mm:ss('.'s+)?(zzzzzz)?' and each field value is within valid "
+                          f"range.") from None
 
 
 def tokenize(text: str) -> list[Token]:

@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from dataverse.sandbox.dataverse.model import LookupValue, Row, SandboxError, Table
+from dataverse.sandbox.dataverse.model import LookupValue, Row, SandboxError, Table, Unauthenticated
 from dataverse.sandbox.dataverse.security import SecuredDataset
 from dataverse.sandbox.dataverse.state import SandboxOrganization
 
@@ -192,9 +192,7 @@ def create_search_routes(*, org: SandboxOrganization, authenticate: Callable[[Re
             else:
                 try:
                     dataset = authenticate(request)
-                except SandboxError:
-                    raise
-                except Exception:  # any token failure is a 401, as on the Web API
+                except Unauthenticated:  # as on the Web API
                     return Response(status_code=401, headers=unauthorized_headers | {"REQ_ID": request_id})
                 if not state.enabled:
                     raise SandboxError(state.disabled_status, "",
