@@ -1,4 +1,5 @@
-# One-command setup: `make run` serves the app (sandbox mode with no configuration), `make test` runs every test.
+# One-command setup: `make run` serves the app (sandbox mode with no configuration), `make test` runs ruff, mypy and
+# every test.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -24,6 +25,8 @@ run: venv
 	PORT=$(PORT) $(PY) -m dataverse serve
 
 test: venv azurite
+	$(PY) -m ruff check .
+	$(PY) -m mypy
 	AZURITE_TABLE_BIN=$(abspath $(AZURITE)) $(PY) -m pytest -q $(PYTEST_ARGS)
 
 bench: venv

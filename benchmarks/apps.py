@@ -118,7 +118,8 @@ class FullApp:
         from dataverse.sandbox.users import ALICE, SANDBOX_TENANT_ID
 
         settings, now = self.runtime.settings, time.time()
-        cipher = TokenCipher(derive_key(parse_master_key(settings.token_encryption_key, allow_ephemeral=False), "upstream-tokens"))
+        master_key = parse_master_key(settings.token_encryption_key, allow_ephemeral=False)
+        cipher = TokenCipher(derive_key(master_key, "upstream-tokens"))
         upstream = UpstreamTokenSet(
             access_token=mint_user_token(ALICE, audience=f"api://{SANDBOX_CLIENT_ID}", client_id=SANDBOX_CLIENT_ID,
                                          issuer=f"{ENTRA_AUTHORITY_HOST}/{SANDBOX_TENANT_ID}/v2.0",

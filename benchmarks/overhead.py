@@ -39,10 +39,7 @@ async def _subjects(stack: contextlib.AsyncExitStack, *, latency_ms: float) -> t
             raise RuntimeError(f"query_records returned {len(rows)} rows")
 
     async def floor_call() -> None:
-        if latency_ms:
-            body = tools_call_body("wait", {"ms": latency_ms})
-        else:
-            body = tools_call_body("constant", {})
+        body = tools_call_body("wait", {"ms": latency_ms}) if latency_ms else tools_call_body("constant", {})
         tool_payload(await floor_client.post("/mcp", content=body, headers=floor_headers))
 
     async def direct_call() -> None:

@@ -90,7 +90,8 @@ def print_table(rows: list[Row]) -> None:
     headers = Row("Figure", "Value", "Reference", "Target", "")
     widths = [max(len(getattr(row, name)) for row in [headers, *rows]) for name in asdict(headers)]
     for index, row in enumerate([headers, *rows]):
-        print("  ".join(str(value).ljust(width) for value, width in zip(asdict(row).values(), widths)).rstrip())
+        cells = zip(asdict(row).values(), widths, strict=True)
+        print("  ".join(str(value).ljust(width) for value, width in cells).rstrip())
         if index == 0:
             print("  ".join("-" * width for width in widths))
 

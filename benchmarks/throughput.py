@@ -87,7 +87,9 @@ async def measure_throughput(*, rounds: int = 3, requests: int = 1600) -> dict[s
     rates: dict[str, list[float]] = {"app": [], "floor": []}
     peaks: dict[str, int] = {}
     with _server("app") as (app_process, app_url, token), _server("floor") as (floor_process, floor_url, _):
-        targets = {"app": (app_url, mcp_headers(token), app_process), "floor": (floor_url, mcp_headers(), floor_process)}
+        targets = {
+            "app": (app_url, mcp_headers(token), app_process), "floor": (floor_url, mcp_headers(), floor_process),
+        }
         for kind, (url, headers, _) in targets.items():  # warm-up: caches, connections, lazy imports
             await _load(url, bodies[kind], headers, requests=CONCURRENCY * 4)
         for _ in range(rounds):

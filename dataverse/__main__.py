@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import argparse
 import os
+from typing import TYPE_CHECKING
 
 from dataverse.settings import Settings
 
+if TYPE_CHECKING:
+    from dataverse.sandbox.runtime import SandboxRuntime
+
 
 def _local_settings(port: int) -> Settings:
-    overrides = {}
-    if "PUBLIC_BASE_URL" not in os.environ:
-        overrides["public_base_url"] = f"http://127.0.0.1:{port}"
-    return Settings(**overrides)
+    if "PUBLIC_BASE_URL" in os.environ:
+        return Settings()
+    return Settings(public_base_url=f"http://127.0.0.1:{port}")
 
 
-def _sandbox_banner(runtime) -> str:
+def _sandbox_banner(runtime: SandboxRuntime) -> str:
     from dataverse.sandbox.users import SANDBOX_USERS
 
     base = runtime.settings.public_base_url
@@ -80,7 +83,7 @@ def print_token(username: str, port: int) -> None:
     except KeyError:
         raise SystemExit(f"token: no sandbox user {username!r}; try alice, bob or carol") from None
 
-    async def run() -> dict:
+    async def run() -> dict[str, object]:
         async with httpx.AsyncClient(timeout=30) as client:
             return await sign_in(None, base_url=settings.public_base_url, user=user, client=client)
 

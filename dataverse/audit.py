@@ -107,7 +107,8 @@ def describe_failure(error: BaseException) -> Failure:
     code = getattr(dataverse_error, "code", None) if dataverse_error is not None else None
     if not (isinstance(code, str) and code):
         code = type(dataverse_error if dataverse_error is not None else error).__name__
-    request_id = next((item.request_id for item in chain if isinstance(getattr(item, "request_id", None), str)), None)
+    request_ids = (getattr(item, "request_id", None) for item in chain)
+    request_id = next((value for value in request_ids if isinstance(value, str)), None)
     chosen = next((item.audit_outcome for item in chain if hasattr(item, "audit_outcome")), None)
     if chosen in ("ok", "error", "denied", "expired", "cancelled"):
         outcome: AuditOutcome = chosen
@@ -193,7 +194,7 @@ class AuditLog:
         if self._sink is not None:
             try:
                 self._sink(line)
-            except Exception:  # an audit sink must never fail the action it records
+            except Exception:  # noqa: BLE001 - an audit sink, whatever it raises, must never fail the action it records
                 diagnostics.exception("could not write an event to the audit sink")
 
     @asynccontextmanager
@@ -261,7 +262,8 @@ def _build_event_dropping_invalid(fields: dict[str, Any]) -> AuditEvent:
             bad = {str(item["loc"][0]) for item in error.errors() if item["loc"]}
             required = bad & {"event", "tool", "outcome"}
             if required or not bad:
-                raise ValueError(f"audit event has invalid required field(s): {sorted(required) or 'unknown'}") from None
+                problem = sorted(required) or "unknown"
+                raise ValueError(f"audit event has invalid required field(s): {problem}") from None
             diagnostics.warning("dropped invalid audit event field(s): %s", ", ".join(sorted(bad)))
             for key in bad:
                 fields[key] = None

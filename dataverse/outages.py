@@ -73,7 +73,8 @@ class StorageOutageMiddleware:
     async def _send_unavailable(self, send: Send) -> None:
         response = JSONResponse(
             {"error": "temporarily_unavailable",
-             "error_description": "The service's storage is temporarily unavailable; nothing was changed. Retry shortly."},
+             "error_description": "The service's storage is temporarily unavailable; nothing was changed. "
+                                  "Retry shortly."},
             status_code=503,
             headers={"Retry-After": str(self._retry_after), "Cache-Control": "no-store"},
         )

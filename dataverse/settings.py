@@ -46,7 +46,9 @@ class Settings(BaseSettings):
     )
     dataverse_timeout_seconds: float = Field(30.0, description="Per-request timeout for Dataverse calls.")
     dataverse_retry_budget_seconds: float = Field(
-        20.0, description="Total time a Dataverse call may spend waiting on 429/5xx retries before giving up."
+        20.0, ge=0, allow_inf_nan=False,
+        description="Total time a Dataverse call may spend waiting on 429/5xx retries before giving up; 0 means no "
+        "retries. Becomes RetryPolicy(budget_seconds=...).",
     )
 
     # --- Entra ID (upstream identity provider) ---------------------------------------------------------------------
@@ -70,7 +72,8 @@ class Settings(BaseSettings):
     client_registration_ttl_seconds: int = Field(90 * 24 * 3600, description="DCR lifetime, renewed on use.")
     allowed_redirect_uris: CommaList = Field(
         default_factory=lambda: list(DEFAULT_REDIRECT_URIS),
-        description="Redirect URI patterns clients may register: `*` matches a port or one path segment, `**` any path.",
+        description="Redirect URI patterns clients may register: `*` matches a port or one path segment, `**` any "
+        "path.",
     )
 
     # --- storage -----------------------------------------------------------------------------------------------------

@@ -52,12 +52,11 @@ DISABLED_INSTRUMENTATIONS = ("httpx", "httpx2", "urllib", "urllib3", "django", "
 tracer = trace.get_tracer(TRACER_NAME)
 
 _configure_lock = threading.Lock()
-_azure_monitor_configured = False
+_azure_monitor_started = threading.Event()  # set once exporting to Application Insights has begun (once a process)
 
 
 def configure_telemetry(settings: Settings) -> None:
     """Set log levels and, if a connection string is configured, start exporting to Application Insights (once)."""
-    global _azure_monitor_configured
     logging.getLogger(APP_LOGGER_NAME).setLevel(settings.log_level.upper())
     logging.getLogger(AUDIT_LOGGER_NAME).setLevel(logging.INFO)  # the audit trail is kept whatever LOG_LEVEL says
     for name in NOISY_LOGGERS:
@@ -66,7 +65,7 @@ def configure_telemetry(settings: Settings) -> None:
     if not connection_string:
         return
     with _configure_lock:
-        if _azure_monitor_configured:
+        if _azure_monitor_started.is_set():
             return
         from azure.monitor.opentelemetry import configure_azure_monitor  # heavy: only when exporting
 
@@ -75,7 +74,7 @@ def configure_telemetry(settings: Settings) -> None:
             logger_name=APP_LOGGER_NAME,
             instrumentation_options={name: {"enabled": False} for name in DISABLED_INSTRUMENTATIONS},
         )
-        _azure_monitor_configured = True
+        _azure_monitor_started.set()
 
 
 def exporting_telemetry() -> bool:

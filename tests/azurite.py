@@ -118,10 +118,8 @@ class AzuriteTable:
             return
         if process.poll() is None and self.persistent:
             process.send_signal(signal.SIGINT)  # a graceful close saves the database (autosave runs every 5 s)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
         if process.poll() is None:
             process.terminate()
             try:

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.mark.parametrize("kind", ["app", "floor"])
 def test_the_cold_start_child_answers_one_call(kind: str):
     done = subprocess.run([sys.executable, "-m", "benchmarks.first_call", kind], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120)
+                          text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     first, *_, last = done.stdout.strip().splitlines()
     report = json.loads(last)

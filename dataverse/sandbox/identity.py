@@ -49,14 +49,13 @@ class SigningKey:
 
     def verify(self, token: str, *, audience: str, issuer: str | None = None) -> dict[str, Any]:
         """Claims of a token this key signed for `audience`; raises jwt.InvalidTokenError otherwise."""
-        options = {"require": ["exp", "aud", "iss"]}
         return jwt.decode(
             token,
             self.private_key.public_key(),
             algorithms=["RS256"],
             audience=audience,
             issuer=issuer,
-            options=options,
+            options={"require": ["exp", "aud", "iss"]},
             leeway=5,
         )
 

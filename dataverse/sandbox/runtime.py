@@ -52,8 +52,8 @@ class SandboxRuntime:
     def build_app(self) -> ASGIApp:
         return build_app(self.settings, self.deps)
 
-    async def sign_in(self, app: ASGIApp, user: SandboxUser, *, client: httpx.AsyncClient | None = None) -> str:
-        """An access token for `user`, obtained through the app's real OAuth flow."""
+    async def sign_in(self, app: ASGIApp | None, user: SandboxUser, *, client: httpx.AsyncClient | None = None) -> str:
+        """An access token for `user`, obtained through the app's real OAuth flow (`app` in-process, or `client`)."""
         token = await sign_in(app, base_url=self.settings.public_base_url, user=user, client=client)
         return str(token["access_token"])
 

@@ -27,11 +27,11 @@ class _Browser:
         self._client = client
         self.cookies: dict[str, str] = {}
 
-    async def request(self, method: str, url: str, **kwargs) -> httpx.Response:
-        headers = dict(kwargs.pop("headers", None) or {})
+    async def request(self, method: str, url: str, *, data: dict[str, str] | None = None) -> httpx.Response:
+        headers = {}
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
-        response = await self._client.request(method, url, headers=headers, **kwargs)
+        response = await self._client.request(method, url, headers=headers, data=data)
         for raw in response.headers.get_list("set-cookie"):
             jar: SimpleCookie = SimpleCookie()
             jar.load(raw)
@@ -47,13 +47,18 @@ def _expect_redirect(response: httpx.Response, step: str) -> str:
 
 
 async def sign_in(
-    app: ASGIApp, *, base_url: str, user: SandboxUser, client: httpx.AsyncClient | None = None
+    app: ASGIApp | None, *, base_url: str, user: SandboxUser, client: httpx.AsyncClient | None = None
 ) -> dict[str, object]:
     """The token response (access_token, refresh_token, expires_in, ...) for `user` from the app at `base_url`.
 
-    Uses `client` when given (e.g. real loopback HTTP), else the ASGI app in-process.
+    Uses `client` when given (e.g. real loopback HTTP; `app` may then be None), else the ASGI app in-process.
     """
-    http = client or httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url, timeout=30)
+    if client is not None:
+        http = client
+    elif app is not None:
+        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url, timeout=30)
+    else:
+        raise ValueError("sign_in needs the app to call in-process, or a client that reaches it")
     try:
         browser = _Browser(http)
         registration = await http.post(f"{base_url}/register", json={
@@ -92,7 +97,10 @@ async def sign_in(
             "client_id": client_id, "code_verifier": verifier, "resource": f"{base_url}/mcp",
         })
         token.raise_for_status()
-        return token.json()
+        body = token.json()
+        if not isinstance(body, dict):
+            raise TypeError(f"sandbox sign-in: /token answered {body!r}, not a token response")
+        return body
     finally:
         if client is None:
             await http.aclose()

@@ -24,10 +24,12 @@ from .fetchxml import InvalidFetchXmlError, entity_name, validate_fetch_xml, wit
 from .models import (
     ChoiceOption,
     ColumnMetadata,
+    DateTimeBehavior,
     FetchPage,
     ManyToOneRelationship,
     OneToManyRelationship,
     Page,
+    SearchHit,
     TableMetadata,
     TableSummary,
     UserProfile,
@@ -35,6 +37,7 @@ from .models import (
 )
 from .odata import format_guid, quote_string, validate_identifier, validate_logical_name
 from .retry import RequestInfo, RetryPolicy
+from .search import is_search_unavailable
 
 __all__ = [
     "AuthenticationError",
@@ -46,6 +49,7 @@ __all__ = [
     "DataverseConnectionError",
     "DataverseError",
     "DataverseTimeoutError",
+    "DateTimeBehavior",
     "FetchPage",
     "InvalidFetchXmlError",
     "ManyToOneRelationship",
@@ -57,6 +61,7 @@ __all__ = [
     "PermissionDeniedError",
     "RequestInfo",
     "RetryPolicy",
+    "SearchHit",
     "ServerError",
     "TableMetadata",
     "TableSummary",
@@ -68,6 +73,7 @@ __all__ = [
     "create_http_client",
     "entity_name",
     "format_guid",
+    "is_search_unavailable",
     "quote_string",
     "validate_fetch_xml",
     "validate_identifier",

@@ -15,10 +15,20 @@ from typing import Any
 
 import httpx
 
-from . import metadata
 from .errors import MAX_URL_LENGTH, AuthenticationError, UrlTooLongError
 from .fetchxml import parse_paging_cookie_annotation, validate_fetch_xml
-from .models import DateTimeBehavior, FetchPage, Page, TableColumns, TableMetadata, TableSummary, UserProfile, WhoAmI
+from .metadata import get_datetime_behaviors, get_table_columns, get_table_metadata, list_table_summaries
+from .models import (
+    DateTimeBehavior,
+    FetchPage,
+    Page,
+    SearchHit,
+    TableColumns,
+    TableMetadata,
+    TableSummary,
+    UserProfile,
+    WhoAmI,
+)
 from .odata import (
     collection_path,
     encode_query,
@@ -29,6 +39,7 @@ from .odata import (
     validate_query_expression,
 )
 from .retry import OnResponse, RetryPolicy, send_with_retries
+from .search import DEFAULT_TOP, SEARCH_PATH, SearchEntities, parse_search_response, search_body
 from .wire import (
     ALL_ANNOTATIONS,
     FETCH_PAGING_ANNOTATIONS,
@@ -187,19 +198,31 @@ class DataverseClient:
         )
 
     async def list_tables(self) -> list[TableSummary]:
-        return await metadata.list_table_summaries(self._get_json)
+        return await list_table_summaries(self._get_json)
 
     async def get_table_columns(self, logical_name: str) -> TableColumns:
         """One table's definition and its columns' names and types, in one request (what reading rows needs)."""
-        return await metadata.get_table_columns(self._get_json, logical_name)
+        return await get_table_columns(self._get_json, logical_name)
 
     async def get_table(self, logical_name: str) -> TableMetadata:
         """Columns (with choices, lookup targets, lengths) and relationships of one table, in one concurrent round."""
-        return await metadata.get_table_metadata(self._get_json, logical_name)
+        return await get_table_metadata(self._get_json, logical_name)
 
     async def get_datetime_behaviors(self, logical_name: str) -> dict[str, DateTimeBehavior]:
-        """How each DateTime column of a table stores its values (date only, time-zone independent, user local)."""
-        return await metadata.get_datetime_behaviors(self._get_json, logical_name)
+        """How each DateTime column of the table stores values (date only, time-zone independent, or user local),
+        keyed by column logical name. NotFoundError if there is no such table."""
+        return await get_datetime_behaviors(self._get_json, logical_name)
+
+    async def search(self, text: str, *, entities: SearchEntities, top: int = DEFAULT_TOP) -> list[SearchHit]:
+        """Dataverse search over `entities`, (table logical name, columns to return) pairs; best hits first, at most
+        `top` (1-100). Retried like a read. ValueError for empty text, text over 100 characters or no tables.
+
+        Where the environment has no Dataverse search the error is NotFoundError, PermissionDeniedError or a
+        ServerError with status 501 (`search.is_search_unavailable` tells them apart); BadRequestError for a query
+        search will not take."""
+        body = search_body(text, entities=entities, top=top)
+        _, answer = await self._request("POST", SEARCH_PATH, json=body, idempotent=True)
+        return parse_search_response(answer)
 
     # --- writing -------------------------------------------------------------------------------------------------
     async def create(self, entity_set: str, body: dict[str, Any]) -> str:
@@ -231,13 +254,18 @@ class DataverseClient:
         )
 
     async def delete(self, entity_set: str, record_id: str, *, etag: str | None = None) -> None:
-        """DELETE; with an ETag it is conditional (412 if the row changed) and safe to retry."""
+        """DELETE, sent once and never retried: after a lost answer a retry would meet 404 and could not tell a
+        delete that happened from one that did not. With `etag` it is conditional (If-Match).
+
+        Raises NotFoundError if the row is missing, ConcurrencyError if it changed since `etag` was read,
+        ThrottledError on 429 (nothing was deleted), and OutcomeUnknownError when it failed after being sent (5xx,
+        no answer in time, connection dropped): then only reading the row tells whether it is gone."""
         headers = {"If-Match": if_match(etag)} if etag is not None else {}
         await self._request(
             "DELETE",
             record_path(entity_set, record_id),
             headers=headers,
-            idempotent=etag is not None,
+            idempotent=False,
             outcome_hint="Retrieve the record to see whether it still exists before deleting again.",
         )
 
@@ -253,8 +281,8 @@ class DataverseClient:
         idempotent: bool | None = None,
     ) -> tuple[httpx.Response, Any]:
         """Any Web API call: `path` relative to api_url (`accounts(<id>)/nav/$ref`) or an absolute path under the
-        environment (`/api/search/v2.0/query`). Retried only when idempotent (default: GET, or PATCH/PUT/DELETE with
-        If-Match); pass idempotent=True for a POST that only reads."""
+        environment (`/api/search/v2.0/query`). Retried only when idempotent (default: GET, or PATCH/PUT with
+        If-Match; never a DELETE, as with `delete`); pass idempotent=True for a POST that only reads."""
         method = method.upper()
         check_path(path)
         extra = dict(headers or {})
@@ -262,7 +290,7 @@ class DataverseClient:
             raise ValueError("request_json sets Authorization itself; do not pass it in headers")
         if idempotent is None:
             has_if_match = any(name.lower() == "if-match" for name in extra)
-            idempotent = method in ("GET", "HEAD") or (method in ("PATCH", "PUT", "DELETE") and has_if_match)
+            idempotent = method in ("GET", "HEAD") or (method in ("PATCH", "PUT") and has_if_match)
         return await self._request(method, path, params=params, json=json, headers=extra, idempotent=idempotent)
 
     # --- plumbing ------------------------------------------------------------------------------------------------

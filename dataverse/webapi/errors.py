@@ -138,9 +138,9 @@ _STATUS_ERRORS: dict[int, type[DataverseError]] = {
 def get_request_id(response: httpx.Response) -> str | None:
     """The Dataverse request id of a response (x-ms-service-request-id, else REQ_ID), for support tickets."""
     for header in REQUEST_ID_HEADERS:
-        value = response.headers.get(header)
+        value: str = response.headers.get(header) or ""
         if value:
-            return value.split(",")[0].strip()
+            return value.split(",", maxsplit=1)[0].strip()
     return None
 
 
@@ -162,7 +162,7 @@ def parse_error_body(response: httpx.Response) -> tuple[str, str]:
 
 def authenticate_reason(response: httpx.Response) -> str:
     """The human part of a `WWW-Authenticate: Bearer error="...", error_description="..."` header."""
-    header = response.headers.get("www-authenticate", "")
+    header: str = response.headers.get("www-authenticate") or ""
     fields = dict(re.findall(r'(\w+)="([^"]*)"', header))
     return fields.get("error_description") or fields.get("error") or header
 

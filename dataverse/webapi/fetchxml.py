@@ -31,7 +31,7 @@ def validate_fetch_xml(xml: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Eleme
             f"FetchXML is {size:,} bytes, over the {max_bytes:,}-byte limit: select fewer attributes or conditions"
         )
     try:
-        root = fromstring(xml, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        root: Element = fromstring(xml, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as error:
         raise InvalidFetchXmlError(
             f"FetchXML may not contain a DTD, entity declarations or external references ({type(error).__name__})"
@@ -53,8 +53,11 @@ def validate_fetch_xml(xml: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Eleme
 
 def entity_name(xml: str) -> str:
     """The logical name of the table a FetchXML query reads (`<entity name="account">` -> "account")."""
-    root = validate_fetch_xml(xml)
-    return root.find("entity").get("name")  # type: ignore[union-attr]
+    entity = validate_fetch_xml(xml).find("entity")
+    name = entity.get("name") if entity is not None else None
+    if name is None:  # validate_fetch_xml has checked both; kept so a later change there cannot return None
+        raise InvalidFetchXmlError('FetchXML must contain one <entity name="...">')
+    return name
 
 
 def with_paging(xml: str, *, page: int, count: int, paging_cookie: str | None = None) -> str:

@@ -3,6 +3,7 @@
 `get_table_metadata` issues its requests concurrently (one round trip): the entity definition, its attributes, the
 typed attribute casts that carry choices, lookup targets and lengths, and both relationship directions.
 `get_table_columns` is the one-request subset reading needs: the definition with its attributes' names and types.
+`get_datetime_behaviors` is what writing dates needs: how each DateTime column stores its values.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ _CASTS: dict[str, dict[str, str]] = {
     "StringAttributeMetadata": {"$select": "LogicalName,MaxLength"},
     "MemoAttributeMetadata": {"$select": "LogicalName,MaxLength"},
 }
+DATETIME_CAST = "Attributes/Microsoft.Dynamics.CRM.DateTimeAttributeMetadata"
+DATETIME_SELECT = "LogicalName,Format,DateTimeBehavior"
 
 
 def entity_definition_path(logical_name: str) -> str:
@@ -92,16 +95,24 @@ async def get_table_metadata(get_json: GetJson, logical_name: str) -> TableMetad
 
 
 async def get_datetime_behaviors(get_json: GetJson, logical_name: str) -> dict[str, DateTimeBehavior]:
-    """{column: how it stores date-times} for every DateTime column of a table, in one request."""
-    path = f"{entity_definition_path(logical_name)}/Attributes/Microsoft.Dynamics.CRM.DateTimeAttributeMetadata"
-    body = await get_json(path, {"$select": "LogicalName,Format,DateTimeBehavior"})
+    """Each DateTime column of the table (by logical name) and how it stores values, in one request."""
+    body = await get_json(f"{entity_definition_path(logical_name)}/{DATETIME_CAST}", {"$select": DATETIME_SELECT})
+    return parse_datetime_behaviors(_rows(body))
+
+
+def parse_datetime_behaviors(rows: list[dict[str, Any]]) -> dict[str, DateTimeBehavior]:
+    """DateOnly when either the behaviour or the older `Format` says so; TimeZoneIndependent from the behaviour."""
     behaviors = {}
-    for row in _rows(body):
-        behavior = (row.get("DateTimeBehavior") or {}).get("Value")
-        if row.get("LogicalName"):
-            behaviors[row["LogicalName"]] = DateTimeBehavior(
-                date_only=row.get("Format") == "DateOnly" or behavior == "DateOnly",
-                time_zone_independent=behavior == "TimeZoneIndependent")
+    for row in rows:
+        name = row.get("LogicalName")
+        if not isinstance(name, str) or not name:
+            continue
+        behavior = row.get("DateTimeBehavior")
+        value = behavior.get("Value") if isinstance(behavior, dict) else None
+        behaviors[name] = DateTimeBehavior(
+            date_only=value == "DateOnly" or row.get("Format") == "DateOnly",
+            time_zone_independent=value == "TimeZoneIndependent",
+        )
     return behaviors
 
 

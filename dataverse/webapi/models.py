@@ -120,7 +120,20 @@ class TableColumns:
 
 @dataclass(frozen=True)
 class DateTimeBehavior:
-    """How a DateTime column stores its value: DateOnly, UserLocal (an instant) or TimeZoneIndependent."""
+    """How a DateTime column stores its values. DateOnly: a calendar date, no time of day. TimeZoneIndependent: a
+    wall-clock date and time, never converted between zones. UserLocal (both flags False): an instant, stored in UTC
+    and shown in each user's time zone."""
 
     date_only: bool = False
     time_zone_independent: bool = False
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One result of Dataverse search: the row's table and id, and the columns asked for (as search returned them:
+    lookups as ids, choices as values, dates as ISO strings)."""
+
+    table: str  # the table's logical name (EntityName)
+    id: str  # the row's id, a lower-case GUID
+    attributes: dict[str, Any]  # the entity's selectColumns that have a value
+    score: float | None = None  # search's relevance score; higher is better

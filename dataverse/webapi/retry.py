@@ -1,7 +1,8 @@
 """Sending one logical request with retries: the retry policy, the per-attempt telemetry record, and the loop.
 
 Rules (Dataverse service protection and duplicate-safety):
-- Only idempotent requests are retried: GET, and PATCH/DELETE that carry If-Match. A POST is never retried.
+- Only idempotent requests are retried: GET, a POST that only reads (search), and PATCH with If-Match. A create
+  (POST) and a DELETE never are: after a lost answer a retried DELETE meets 404 and cannot tell what happened.
 - 429 waits for Retry-After; 502/503/504, timeouts and dropped connections back off exponentially with jitter.
   All waits together stay within `RetryPolicy.budget_seconds`; a wait that would overrun it raises at once.
 - 401 and other 4xx are never retried.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -39,6 +41,9 @@ RETRYABLE_STATUSES = frozenset({502, 503, 504})
 
 @dataclass(frozen=True)
 class RetryPolicy:
+    """How long and how often one request may be retried. Build it from settings with
+    `RetryPolicy(budget_seconds=settings.dataverse_retry_budget_seconds)`; 0 means never wait, so never retry."""
+
     budget_seconds: float = 20.0  # total time spent waiting across retries
     max_attempts: int = 5
     base_backoff_seconds: float = 0.5
@@ -46,9 +51,17 @@ class RetryPolicy:
     max_backoff_seconds: float = 8.0
     jitter: Callable[[], float] = random.random  # returns [0, 1); injectable for tests
 
+    def __post_init__(self) -> None:
+        for name in ("budget_seconds", "base_backoff_seconds", "max_backoff_seconds"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
+                raise ValueError(f"{name} must be a finite number of seconds, 0 or more, not {value!r}")
+        if isinstance(self.max_attempts, bool) or not isinstance(self.max_attempts, int) or self.max_attempts < 1:
+            raise ValueError(f"max_attempts must be a whole number of at least 1, not {self.max_attempts!r}")
+
     def backoff(self, retry_number: int) -> float:
         """Seconds before retry `retry_number` (1 = the first retry): exponential, capped, with half jitter."""
-        ceiling = min(self.max_backoff_seconds, self.base_backoff_seconds * 2 ** (retry_number - 1))
+        ceiling = min(self.max_backoff_seconds, self.base_backoff_seconds * 2.0 ** (retry_number - 1))
         return ceiling * (0.5 + 0.5 * self.jitter())
 
 
@@ -81,7 +94,7 @@ async def send_with_retries(
     """Send until success or a final error; returns the successful (status < 300) response."""
     waited = 0.0
     possibly_applied = False
-    for attempt in range(1, max(1, policy.max_attempts) + 1):
+    for attempt in range(1, policy.max_attempts + 1):
         request = await build_request()
         label = f"{request.method} {request.url.path}"
         started = time.perf_counter()

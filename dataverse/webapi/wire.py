@@ -108,9 +108,10 @@ def json_body(response: httpx.Response) -> Any:
 
 
 def value_rows(body: Any) -> list[dict[str, Any]]:
-    if not isinstance(body, dict) or not isinstance(body.get("value"), list):
-        raise DataverseError("Dataverse answered a query without a 'value' list")
-    return body["value"]
+    rows = body.get("value") if isinstance(body, dict) else None
+    if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+        raise DataverseError("Dataverse answered a query without a 'value' list of rows")
+    return rows
 
 
 def page_from(body: Any) -> Page:

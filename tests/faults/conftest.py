@@ -138,8 +138,9 @@ def build_tool_harness(*, retry: dict[str, Any] | None = None, transport: httpx.
         deps, auth=AuthSettings(issuer_url=MCP_BASE, resource_server_url=f"{MCP_BASE}/mcp",
                                 validate_token_resource=False),
         token_verifier=SandboxJwtVerifier(environment_url))
-    app = server.streamable_http_app(json_response=True, stateless_http=True, transport_security=TransportSecuritySettings(
-        enable_dns_rebinding_protection=True, allowed_hosts=["mcp.example.com"], allowed_origins=[MCP_BASE]))
+    security = TransportSecuritySettings(
+        enable_dns_rebinding_protection=True, allowed_hosts=["mcp.example.com"], allowed_origins=[MCP_BASE])
+    app = server.streamable_http_app(json_response=True, stateless_http=True, transport_security=security)
     return ToolHarness(organization=organization, recorder=recorder, sleeper=sleeper, mcp_app=app, mcp_server=server,
                        http=http, environment_url=environment_url)
 

@@ -145,7 +145,8 @@ async def test_64_concurrent_refreshes_have_one_winner_whose_grant_stays_valid(a
         assert tool_result(await app.call_tool(renewed["access_token"], "query_records", query))["isError"] is False
         again = await app.refresh(tokens["client_id"], renewed["refresh_token"])
         assert again.status_code == 200, again.text
-        assert tool_result(await app.call_tool(again.json()["access_token"], "query_records", query))["isError"] is False
+        answer = await app.call_tool(again.json()["access_token"], "query_records", query)
+        assert tool_result(answer)["isError"] is False
 
 
 async def test_on_the_memory_store_duplicates_arrive_after_the_rotation_and_count_as_replays() -> None:
@@ -153,7 +154,7 @@ async def test_on_the_memory_store_duplicates_arrive_after_the_rotation_and_coun
     # other, each after the rotation finished: indistinguishable from a stolen token's replay, so the grant is
     # revoked - and still never two winners.
     async with running(MemoryStore()) as app:
-        tokens, responses = await _race_refreshes(app)
+        _, responses = await _race_refreshes(app)
         winners = [response for response in responses if response.status_code == 200]
         assert len(winners) == 1
         assert all(response.json()["error"] == "invalid_grant" for response in responses if response.status_code != 200)

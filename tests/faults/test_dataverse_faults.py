@@ -121,12 +121,16 @@ async def loopback_sandbox():
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     organization = create_sandbox_organization(today=TODAY)
-    app = create_sandbox_dataverse_app(organization=organization, base_url=url, verify_token=sandbox_token_verifier(url))
+    app = create_sandbox_dataverse_app(
+        organization=organization, base_url=url, verify_token=sandbox_token_verifier(url))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", lifespan="off",
                                            timeout_graceful_shutdown=1))
     task = asyncio.create_task(server.serve())
-    while not server.started:
+    for _ in range(500):  # uvicorn says "started" with a flag only
+        if server.started:
+            break
         await asyncio.sleep(0.01)
+    assert server.started, "the loopback sandbox did not start"
     try:
         yield organization, url
     finally:

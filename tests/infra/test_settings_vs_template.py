@@ -82,7 +82,8 @@ def parse_azd_parameters(parameters_json: str) -> dict[str, tuple[str, str | Non
     for param, body in parameters.items():
         match = _AZD_REFERENCE.match(body["value"])
         if match is None:
-            raise TemplateFormatError(f"{param}: value is not a single ${{NAME}} or ${{NAME=default}}: {body['value']!r}")
+            raise TemplateFormatError(
+                f"{param}: value is not a single ${{NAME}} or ${{NAME=default}}: {body['value']!r}")
         parsed[param] = (match["name"], match["default"])
     return parsed
 
@@ -176,7 +177,7 @@ def test_function_app_applies_exactly_the_assembled_settings():
     assert "appSettings:" not in text  # no second, inline list of settings inside siteConfig
 
 
-# --- defaults azd feeds the template are the code's defaults ------------------------------------------------------------
+# --- defaults azd feeds the template are the code's defaults -------------------------------------------------------
 
 def test_azd_parameter_defaults_equal_the_settings_defaults(azd_parameters):
     checked = 0

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 
@@ -31,7 +32,7 @@ def run_python(code: str, *args: str, tmp_path: Path) -> dict:
     }
     env.pop("APPLICATIONINSIGHTS_CONNECTION_STRING", None)
     completed = subprocess.run([sys.executable, "-c", textwrap.dedent(code), *args], cwd=REPO_ROOT, env=env,
-                               capture_output=True, text=True, timeout=60)
+                               capture_output=True, text=True, timeout=60, check=False)
     assert completed.returncode == 0, completed.stderr
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
@@ -69,7 +70,7 @@ def test_without_a_connection_string_nothing_heavy_is_imported_and_spans_are_no_
 class FakeIngestion(BaseHTTPRequestHandler):
     """Accepts Application Insights track calls (and live-metrics pings) and keeps every envelope."""
 
-    envelopes: list[dict] = []
+    envelopes: ClassVar[list[dict[str, Any]]] = []  # each fixture's subclass gets its own list
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))

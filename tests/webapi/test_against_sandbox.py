@@ -1,7 +1,7 @@
 """The client against the sandbox Dataverse, in-process (httpx.ASGITransport) and over loopback HTTP (uvicorn).
 
-The same tests run both ways: reads, paging through next links and FetchXML pages, metadata, writes with ETags,
-errors, and the retry rules against the sandbox's injected throttling and server errors.
+The same tests run both ways: reads, paging through next links and FetchXML pages, metadata, Dataverse search, writes
+with ETags, errors, and the retry rules against the sandbox's injected throttling and server errors.
 """
 
 from __future__ import annotations
@@ -20,18 +20,22 @@ from starlette.routing import Mount
 
 from dataverse.sandbox.dataverse.app import create_sandbox_dataverse_app, sandbox_token_verifier
 from dataverse.sandbox.dataverse.organization import SandboxOrganization, create_sandbox_organization
+from dataverse.sandbox.dataverse.search_routes import search_state
 from dataverse.sandbox.identity import mint_user_token
-from dataverse.sandbox.users import ALICE, CAROL, SandboxUser
+from dataverse.sandbox.users import ALICE, BOB, CAROL, SandboxUser
 from dataverse.webapi import (
     AuthenticationError,
     BadRequestError,
     ConcurrencyError,
     DataverseClient,
+    DateTimeBehavior,
     NotFoundError,
     OutcomeUnknownError,
+    PermissionDeniedError,
     RetryPolicy,
     ThrottledError,
     create_http_client,
+    is_search_unavailable,
     with_paging,
 )
 
@@ -168,6 +172,72 @@ async def test_metadata_describes_tables_columns_and_relationships(sandbox):
                                                                    for c in opportunity.columns]
     with pytest.raises(NotFoundError):
         await client.get_table_columns("nosuchtable")
+
+
+async def test_datetime_behaviors_say_which_columns_hold_dates_only(sandbox):
+    client = sandbox.client_as(ALICE)
+    behaviors = await client.get_datetime_behaviors("opportunity")
+    assert behaviors["estimatedclosedate"] == DateTimeBehavior(date_only=True)
+    assert behaviors["createdon"] == DateTimeBehavior(date_only=False, time_zone_independent=False)
+    assert "name" not in behaviors
+    with pytest.raises(NotFoundError):
+        await client.get_datetime_behaviors("nosuchtable")
+
+
+async def test_search_finds_only_rows_the_user_may_read(sandbox):
+    client = sandbox.client_as(BOB)
+    hits = await client.search("Contoso", entities=[("account", ["name"]), ("contact", ["fullname"])], top=100)
+    assert hits and {hit.table for hit in hits} <= {"account", "contact"}
+    assert all("contoso" in hit.attributes["name"].lower() for hit in hits if hit.table == "account")
+    for hit in hits:  # each one readable with the same token
+        entity_set = "accounts" if hit.table == "account" else "contacts"
+        assert (await client.retrieve(entity_set, hit.id, select=["createdon"]))["createdon"]
+    everyone = await sandbox.client_as(CAROL).search("Contoso", entities=[("account", ["name"])], top=100)
+    assert {hit.id for hit in hits if hit.table == "account"} < {hit.id for hit in everyone}
+
+
+@pytest.mark.parametrize(("status", "error_type"), [(404, NotFoundError), (403, PermissionDeniedError)])
+async def test_search_switched_off_says_search_is_unavailable(sandbox, status, error_type):
+    state = search_state(sandbox.organization)
+    state.enabled, state.disabled_status = False, status
+    try:
+        with pytest.raises(error_type) as caught:
+            await sandbox.client_as(ALICE).search("Contoso", entities=[("account", ["name"])])
+    finally:
+        state.enabled = True
+    assert caught.value.status == status and is_search_unavailable(caught.value)
+
+
+async def test_search_is_retried_after_a_server_error(sandbox):
+    client = sandbox.client_as(ALICE)
+    sandbox.organization.stats.reset()
+    sandbox.organization.faults.update(server_error={"count": 1, "status": 503, "method": "POST"})
+    assert await client.search("Contoso", entities=[("account", ["name"])])
+    assert sandbox.organization.stats.count(method="POST") == 2 and len(sandbox.sleeps) == 1
+
+
+async def test_delete_with_a_stale_etag_is_refused_and_with_the_current_one_deletes(sandbox):
+    client = sandbox.client_as(ALICE)
+    new_id = await client.create("accounts", {"name": "Delete Me Co"})
+    first = await client.retrieve("accounts", new_id, select=["name"])
+    await client.update("accounts", new_id, {"name": "Delete Me Co 2"}, etag=first["@odata.etag"])
+    with pytest.raises(ConcurrencyError):
+        await client.delete("accounts", new_id, etag=first["@odata.etag"])
+    current = await client.retrieve("accounts", new_id, select=["name"])
+    await client.delete("accounts", new_id, etag=current["@odata.etag"])
+    with pytest.raises(NotFoundError):
+        await client.retrieve("accounts", new_id)
+
+
+async def test_a_server_error_on_delete_is_an_unknown_outcome_and_is_not_retried(sandbox):
+    client = sandbox.client_as(ALICE)
+    new_id = await client.create("accounts", {"name": "Maybe Deleted Co"})
+    row = await client.retrieve("accounts", new_id, select=["name"])
+    sandbox.organization.stats.reset()
+    sandbox.organization.faults.update(server_error={"count": 1, "status": 503, "method": "DELETE"})
+    with pytest.raises(OutcomeUnknownError, match="still exists"):
+        await client.delete("accounts", new_id, etag=row["@odata.etag"])
+    assert sandbox.organization.stats.count(method="DELETE") == 1 and sandbox.sleeps == []
 
 
 async def test_create_update_with_etag_and_delete(sandbox):

@@ -1,4 +1,5 @@
-"""Retries: 429 honours Retry-After, 502/503/504 and timeouts back off, all inside the budget; creates never retry."""
+"""Retries: 429 honours Retry-After, 502/503/504 and timeouts back off, all inside the budget; creates and deletes
+never retry."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ import pytest
 
 from dataverse.webapi import (
     AuthenticationError,
+    ConcurrencyError,
     DataverseConnectionError,
     DataverseTimeoutError,
+    NotFoundError,
     OutcomeUnknownError,
+    RetryPolicy,
     ServerError,
     ThrottledError,
 )
@@ -179,18 +183,46 @@ async def test_a_retried_update_meeting_412_reports_an_unknown_outcome(harness):
         await h.client.update("accounts", RECORD, {"name": "New"}, etag='W/"1"')
 
 
-async def test_delete_without_etag_is_not_retried(harness):
-    h = harness(unavailable(503), httpx.Response(204))
+@pytest.mark.parametrize("etag", [None, 'W/"5"'])
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+async def test_a_delete_that_fails_after_it_was_sent_is_an_unknown_outcome_and_is_not_retried(harness, etag, status):
+    h = harness(unavailable(status), httpx.Response(204))
     with pytest.raises(OutcomeUnknownError, match="still exists"):
-        await h.client.delete("accounts", RECORD)
+        await h.client.delete("accounts", RECORD, etag=etag)
+    assert len(h.requests) == 1 and h.sleeps == []
+
+
+@pytest.mark.parametrize("lost", [httpx.ReadTimeout("slow"), httpx.RemoteProtocolError("connection dropped")])
+async def test_a_delete_whose_answer_was_lost_is_sent_once(harness, lost):
+    # A retry would meet 404 if the first attempt deleted the row, and could not tell that from "never existed".
+    h = harness(lost, httpx.Response(404, json={"error": {"code": "0x80040217", "message": "x"}}))
+    with pytest.raises(OutcomeUnknownError, match="may or may not have been applied"):
+        await h.client.delete("accounts", RECORD, etag='W/"5"')
+    assert len(h.requests) == 1 and h.requests[0].headers["If-Match"] == 'W/"5"'
+
+
+async def test_a_delete_that_could_not_connect_says_nothing_was_deleted(harness):
+    h = harness(httpx.ConnectError("refused"), httpx.Response(204))
+    with pytest.raises(DataverseConnectionError, match="nothing was changed"):
+        await h.client.delete("accounts", RECORD, etag='W/"5"')
     assert len(h.requests) == 1
 
 
-async def test_delete_with_etag_is_retried_and_a_404_after_it_is_an_unknown_outcome(harness):
-    h = harness(httpx.ReadTimeout("slow"), httpx.Response(404, json={"error": {"code": "0x80040217", "message": "x"}}))
-    with pytest.raises(OutcomeUnknownError):
+async def test_a_throttled_delete_is_not_retried(harness):
+    h = harness(throttled("2"), httpx.Response(204))
+    with pytest.raises(ThrottledError, match="retry after 2 s"):
         await h.client.delete("accounts", RECORD, etag='W/"5"')
-    assert len(h.requests) == 2
+    assert len(h.requests) == 1 and h.sleeps == []
+
+
+@pytest.mark.parametrize(("status", "code", "error_type"), [
+    (412, "0x80060882", ConcurrencyError), (404, "0x80040217", NotFoundError),
+])
+async def test_a_delete_refused_at_the_first_attempt_says_why(harness, status, code, error_type):
+    h = harness(httpx.Response(status, json={"error": {"code": code, "message": "refused"}}))
+    with pytest.raises(error_type):
+        await h.client.delete("accounts", RECORD, etag='W/"5"')
+    assert len(h.requests) == 1
 
 
 async def test_each_attempt_is_reported_to_the_telemetry_hook(harness):
@@ -226,3 +258,27 @@ async def test_a_failing_telemetry_hook_does_not_break_the_request(harness):
     page = await h.client.query("accounts")
     assert page.rows == [{"name": "Contoso"}]
     assert calls == [200]
+
+
+async def test_a_raw_delete_is_not_retried_even_with_if_match(harness):
+    h = harness(unavailable(503), httpx.Response(204))
+    with pytest.raises(OutcomeUnknownError):
+        await h.client.request_json("DELETE", f"accounts({RECORD})/opportunity_customer_accounts/$ref",
+                                    headers={"If-Match": "*"})
+    assert len(h.requests) == 1
+
+
+async def test_a_zero_budget_means_no_retries(harness):
+    h = harness(unavailable(503), OK_ROWS, budget_seconds=0)
+    with pytest.raises(ServerError, match="gave up after 1 attempt"):
+        await h.client.query("accounts")
+    assert len(h.requests) == 1 and h.sleeps == []
+
+
+@pytest.mark.parametrize("options", [
+    {"budget_seconds": -1}, {"budget_seconds": float("nan")}, {"budget_seconds": float("inf")},
+    {"budget_seconds": "20"}, {"base_backoff_seconds": -0.5}, {"max_attempts": 0}, {"max_attempts": 2.5},
+])
+def test_a_retry_policy_that_makes_no_sense_is_refused(options):
+    with pytest.raises(ValueError, match="must be"):
+        RetryPolicy(**options)

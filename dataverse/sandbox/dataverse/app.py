@@ -26,10 +26,10 @@ from dataverse.sandbox.dataverse.context import (
     json_response,
 )
 from dataverse.sandbox.dataverse.identity_routes import sandbox_token_verifier, who_am_i
-from dataverse.sandbox.dataverse.model import SandboxError
-from dataverse.sandbox.dataverse.organization import SandboxOrganization
+from dataverse.sandbox.dataverse.model import SandboxError, Unauthenticated
 from dataverse.sandbox.dataverse.search_routes import create_search_routes
 from dataverse.sandbox.dataverse.security import SecuredDataset, caller_for
+from dataverse.sandbox.dataverse.state import SandboxOrganization
 from dataverse.sandbox.users import SANDBOX_TENANT_ID
 
 __all__ = ["create_sandbox_dataverse_app", "sandbox_token_verifier"]
@@ -76,12 +76,12 @@ def create_sandbox_dataverse_app(*, organization: SandboxOrganization, base_url:
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise _Unauthorized()
+            raise Unauthenticated()
         try:
             object_id = verify_token(token.strip())
         except Exception as error:  # any verification failure is a 401, as Dataverse answers
             logger.info("sandbox dataverse rejected a token: %s", error)
-            raise _Unauthorized() from error
+            raise Unauthenticated() from error
         try:
             user = org.systemuser_for_object_id(object_id)
         except KeyError:
@@ -101,7 +101,7 @@ def create_sandbox_dataverse_app(*, organization: SandboxOrganization, base_url:
                 dataset = authenticate(request)
                 ctx = build_context(request, org, dataset, base_url)
                 response = await _dispatch(ctx, request.method, path)
-        except _Unauthorized:
+        except Unauthenticated:
             response = Response(status_code=401, headers=unauthorized_headers)
         except SandboxError as error:
             response = error_response(error)
@@ -118,7 +118,7 @@ def create_sandbox_dataverse_app(*, organization: SandboxOrganization, base_url:
             try:
                 body = await request.json()
                 if not isinstance(body, dict):
-                    raise ValueError("the body must be a JSON object")
+                    raise TypeError("the body must be a JSON object")
                 if body.pop("reset", False):
                     org.faults.reset()
                 unknown = set(body) - {"latency_ms", "throttle", "server_error", "hang"}
@@ -141,10 +141,6 @@ def create_sandbox_dataverse_app(*, organization: SandboxOrganization, base_url:
         Route("/sandbox-control/stats", stats_control, methods=["GET", "DELETE"]),
         *create_search_routes(org=org, authenticate=authenticate, unauthorized_headers=unauthorized_headers),
     ])
-
-
-class _Unauthorized(Exception):
-    pass
 
 
 async def _dispatch(ctx: RequestContext, method: str, path: str) -> Response:

@@ -43,7 +43,7 @@ def _aggregate(method: str, values: list[Any]) -> Any:
 
 
 def _parse_aggregates(table: Table, text: str) -> list[tuple[str, Column | None, str]]:
-    specs = []
+    specs: list[tuple[str, Column | None, str]] = []
     for part in text.split(","):
         match = _AGGREGATE.match(part)
         if match is None:
@@ -76,7 +76,7 @@ def run_apply(ctx: RequestContext, table: Table, options: dict[str, str]) -> Res
         raise _syntax(text)
     if len(rows) > AGGREGATE_LIMIT:
         raise SandboxError(400, "0x8004E023", "AggregateQueryRecordLimit exceeded. Cannot perform this operation.")
-    buckets: dict[tuple, list[Row]] = {}
+    buckets: dict[tuple[Any, ...], list[Row]] = {}
     ordered = sort_rows(table, rows, [(column.logical_name, False) for column in groups])
     for row in ordered:
         buckets.setdefault(tuple(row.get(column.logical_name) for column in groups), []).append(row)
@@ -88,12 +88,12 @@ def run_apply(ctx: RequestContext, table: Table, options: dict[str, str]) -> Res
         for column, cell in zip(groups, key, strict=True):
             wire_key = f"_{column.logical_name}_value" if column.is_lookup else column.logical_name
             ctx.formatter.cell(out, wire_key, column, cell, table=table)
-        for method, column, alias in specs:
-            if column is None:
+        for method, measured, alias in specs:
+            if measured is None:
                 out[alias] = len(members)
                 continue
-            result = _aggregate(method, [row.get(column.logical_name) for row in members])
-            out[alias] = wire_value(column, result) if method != "countdistinct" else result
+            result = _aggregate(method, [row.get(measured.logical_name) for row in members])
+            out[alias] = wire_value(measured, result) if method != "countdistinct" else result
         value.append(out)
     names = [f"_{c.logical_name}_value" if c.is_lookup else c.logical_name for c in groups] + [s[2] for s in specs]
     return json_response({"@odata.context": ctx.context_url(f"{table.entity_set}({','.join(names)})"),

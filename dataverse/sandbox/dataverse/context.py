@@ -13,8 +13,8 @@ from starlette.responses import Response
 
 from dataverse.sandbox.dataverse.formatting import Formatter, Preferences
 from dataverse.sandbox.dataverse.model import LookupValue, SandboxError, Table
-from dataverse.sandbox.dataverse.organization import SandboxOrganization
 from dataverse.sandbox.dataverse.security import SecuredDataset
+from dataverse.sandbox.dataverse.state import SandboxOrganization
 
 API_PREFIX = "/api/data/v9.2"
 JSON_CONTENT_TYPE = "application/json; odata.metadata=minimal"

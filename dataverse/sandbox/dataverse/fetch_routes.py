@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from dataverse.sandbox.dataverse.context import RequestContext, json_response
 from dataverse.sandbox.dataverse.formatting import MORE_RECORDS, PAGING_COOKIE
-from dataverse.sandbox.dataverse.model import SandboxError, Table
+from dataverse.sandbox.dataverse.model import Column, SandboxError, Table
 
 MAX_URL_LENGTH = 32_768
 
@@ -54,7 +54,8 @@ def run_fetch_query(ctx: RequestContext, table: Table) -> Response:
     return json_response(body, headers=headers)
 
 
-def _fetch_row(ctx: RequestContext, table: Table, row: dict[str, Any], columns: dict, aggregate: bool) -> dict:
+def _fetch_row(ctx: RequestContext, table: Table, row: dict[str, Any], columns: dict[str, Column],
+               aggregate: bool) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if not aggregate:
         stored = ctx.org.get_row(table.logical_name, str(row.get(table.primary_id, "")))

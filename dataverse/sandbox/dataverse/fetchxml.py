@@ -31,7 +31,8 @@ class FetchResult:
     rows: list[dict[str, Any]]  # non-null values only, as Dataverse omits null columns from FetchXML results
     aggregate: bool
     more_records: bool
-    paging_cookie: str | None  # <cookie page="N"><col last=".." first=".."/>...<pk last="{GUID}" first="{GUID}"/></cookie>
+    # <cookie page="N"><col last=".." first=".."/>...<pk last="{GUID}" first="{GUID}"/></cookie>
+    paging_cookie: str | None
     columns: dict[str, Column]  # output key -> source Column
 
 
@@ -126,8 +127,8 @@ class _Runner:
     def _expand(self, link: LinkSpec, parent: Row | None) -> list[Record]:
         """This link's matching rows (its filters as join conditions), joined with its own nested links."""
         test = compile_filters(link.filters, self.tables, self.ctx)
-        matches = [{link.alias: row} for row in self._candidates(link, parent)]
-        matches = [record for record in matches if test(record) is True]
+        candidates: list[Record] = [{link.alias: row} for row in self._candidates(link, parent)]
+        matches = [record for record in candidates if test(record) is True]
         return self._join(matches, link)
 
     def _semi_join(self, link: LinkSpec, parent: Row | None) -> bool:
@@ -152,7 +153,8 @@ class _Runner:
             columns[key] = attribute.column
         if is_root and not self.spec.distinct:
             primary = entity.table.primary_id
-            columns.setdefault(primary, entity.table.columns.get(primary) or Column(primary, "Uniqueidentifier", primary))
+            primary_column = entity.table.columns.get(primary) or Column(primary, "Uniqueidentifier", primary)
+            columns.setdefault(primary, primary_column)
         for link in entity.links:
             if link.link_type in ("inner", "outer"):
                 columns.update(self._output_columns(link, link.alias, is_root=False))
@@ -214,7 +216,7 @@ class _Runner:
         root = self.spec.entity
         try:
             element = SafeTree.fromstring(cookie, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-        except Exception:  # a malformed cookie is ignored, as Dataverse falls back to simple paging
+        except (SafeTree.ParseError, ValueError):  # a malformed cookie is ignored: Dataverse then pages simply
             return None
         node = element.find(root.table.primary_id)
         last = (node.get("last") or "").strip("{}").lower() if node is not None else ""

@@ -33,15 +33,16 @@ def aggregate_rows(records: list[Record], entity: EntitySpec, ctx: QueryContext,
     cap = min(limit or AGGREGATE_LIMIT, AGGREGATE_LIMIT)
     if len(records) > cap:
         raise fetch_error("AggregateQueryRecordLimit exceeded. Cannot perform this operation.", AGGREGATE_LIMIT_CODE)
-    attributes = aggregate_attributes(entity)
-    aliases = [attribute.alias for _, attribute in attributes]
+    attributes = [(alias, _required_alias(attribute.alias, "attribute"), attribute)
+                  for alias, attribute in aggregate_attributes(entity)]
+    aliases = [name for _, name, _ in attributes]
     if len(set(aliases)) != len(aliases):
         raise fetch_error("Each attribute of an aggregate query needs a unique alias.")
-    group_by = [(alias, attribute) for alias, attribute in attributes if attribute.groupby]
+    group_by = [(alias, name, attribute) for alias, name, attribute in attributes if attribute.groupby]
     groups: dict[tuple[Any, ...], list[Record]] = {}
     shown: dict[tuple[Any, ...], tuple[Any, ...]] = {}  # strings group case-insensitively; show the first spelling
     for record in records:
-        values = tuple(_group_value(record, alias, attribute, ctx) for alias, attribute in group_by)
+        values = tuple(_group_value(record, alias, attribute, ctx) for alias, _, attribute in group_by)
         key = tuple(_sort_key(value) if isinstance(value, str) else value for value in values)
         groups.setdefault(key, []).append(record)
         shown.setdefault(key, values)
@@ -51,20 +52,27 @@ def aggregate_rows(records: list[Record], entity: EntitySpec, ctx: QueryContext,
     output: list[dict[str, Any]] = []
     for key, members in groups.items():
         row: dict[str, Any] = {}
-        for (alias, attribute), value in zip(group_by, shown[key], strict=True):
-            row[attribute.alias] = value
-        for alias, attribute in attributes:
+        for (_, name, _), value in zip(group_by, shown[key], strict=True):
+            row[name] = value
+        for alias, name, attribute in attributes:
             if not attribute.groupby:
-                row[attribute.alias] = _aggregate(members, alias, attribute)
+                row[name] = _aggregate(members, alias, attribute)
         output.append(row)
-    orders = [(order.alias, order.descending) for order in entity.orders]
+    orders = [(_required_alias(order.alias, "order"), order.descending) for order in entity.orders]
     known = set(aliases)
     for alias, _ in orders:
         if alias not in known:
             raise fetch_error(f"The order alias '{alias}' does not match any attribute alias of the aggregate query.")
-    sort_keys = orders or [(attribute.alias, False) for _, attribute in group_by]
+    sort_keys = orders or [(name, False) for _, name, _ in group_by]
     output.sort(key=functools.cmp_to_key(lambda a, b: _compare_rows(a, b, sort_keys)))
     return output
+
+
+def _required_alias(alias: str | None, what: str) -> str:
+    """The alias every attribute and order of an aggregate query has (the parser refuses one without)."""
+    if not alias:
+        raise fetch_error(f"Every {what} of an aggregate query needs an alias.")
+    return alias
 
 
 def _cell(record: Record, alias: str, attribute: AttributeSpec) -> Any:
@@ -121,7 +129,9 @@ def _aggregate(records: list[Record], alias: str, attribute: AttributeSpec) -> A
     try:
         chosen = min(values, key=_sort_key) if function == "min" else max(values, key=_sort_key)
     except TypeError:
-        raise fetch_error(f"The aggregate '{function}' can't be computed for '{attribute.column.logical_name}'.") from None
+        raise fetch_error(
+            f"The aggregate '{function}' can't be computed for '{attribute.column.logical_name}'."
+        ) from None
     return float(chosen) if attribute.column.type in ("Money", "Decimal", "Double") else chosen
 
 
@@ -147,6 +157,6 @@ def compare_values(left: Any, right: Any) -> int:
         right = right.id
     left, right = _sort_key(left), _sort_key(right)
     try:
-        return (left > right) - (left < right)
+        return int(left > right) - int(left < right)
     except TypeError:
         return (str(left) > str(right)) - (str(left) < str(right))

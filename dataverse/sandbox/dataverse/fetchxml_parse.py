@@ -101,9 +101,7 @@ def parse_fetch(xml: str, dataset: Dataset) -> FetchSpec:
         raise fetch_error(f"The FetchXML is longer than {MAX_FETCH_LENGTH} characters.", INVALID_XML)
     try:
         root = SafeTree.fromstring(xml, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    except SandboxError:
-        raise
-    except Exception as error:  # ParseError, DTDForbidden, EntitiesForbidden, ValueError from the parser
+    except (SafeTree.ParseError, ValueError) as error:  # DTDForbidden and EntitiesForbidden are ValueErrors
         raise fetch_error(f"Invalid XML. The FetchXML is not well-formed or uses a forbidden construct: "
                           f"{type(error).__name__}.", INVALID_XML) from None
     return _Reader(dataset).fetch(root)

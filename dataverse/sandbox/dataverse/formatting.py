@@ -54,7 +54,7 @@ class Preferences:
         for pattern in self.annotations:
             if pattern.startswith("-"):
                 continue
-            if pattern == "*" or pattern == annotation:
+            if pattern in ("*", annotation):
                 return True
             if pattern.endswith(".*") and annotation.startswith(pattern[:-1]):
                 return True

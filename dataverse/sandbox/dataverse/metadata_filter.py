@@ -36,6 +36,14 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     return tokens
 
 
+def _both(first: Predicate, second: Predicate) -> Predicate:
+    return lambda item: first(item) and second(item)
+
+
+def _either(first: Predicate, second: Predicate) -> Predicate:
+    return lambda item: first(item) or second(item)
+
+
 def compile_metadata_filter(text: str, known: Callable[[str], bool], type_name: str) -> Predicate:
     """A predicate over metadata dicts; `known(property)` says whether a top-level property exists."""
     tokens = _tokens(text)
@@ -89,7 +97,7 @@ def compile_metadata_filter(text: str, known: Callable[[str], bool], type_name: 
             current: Any = item
             for part in path:
                 current = current.get(part) if isinstance(current, dict) else None
-            return (current == expected) == (operator == "eq")
+            return bool(current == expected) == (operator == "eq")
 
         return test
 
@@ -97,16 +105,14 @@ def compile_metadata_filter(text: str, known: Callable[[str], bool], type_name: 
         left = comparison()
         while peek() == ("word", "and"):
             take()
-            right, previous = comparison(), left
-            left = lambda item, a=previous, b=right: a(item) and b(item)  # noqa: E731
+            left = _both(left, comparison())
         return left
 
     def expression() -> Predicate:
         left = conjunction()
         while peek() == ("word", "or"):
             take()
-            right, previous = conjunction(), left
-            left = lambda item, a=previous, b=right: a(item) or b(item)  # noqa: E731
+            left = _either(left, conjunction())
         return left
 
     predicate = expression()

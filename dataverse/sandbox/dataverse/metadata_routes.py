@@ -59,7 +59,8 @@ def _parse_select(text: str | None, sample: dict[str, Any], type_name: str,
     return names
 
 
-def _filtered(items: list[dict[str, Any]], text: str | None, sample: dict[str, Any], type_name: str) -> list:
+def _filtered(items: list[dict[str, Any]], text: str | None, sample: dict[str, Any],
+              type_name: str) -> list[dict[str, Any]]:
     if not text:
         return items
     predicate = compile_metadata_filter(text, lambda name: name in sample, type_name)

@@ -170,6 +170,10 @@ class Dataset(Protocol):
         ...
 
 
+class Unauthenticated(Exception):
+    """No valid bearer token: answered 401 with WWW-Authenticate and no body, as Dataverse does."""
+
+
 class SandboxError(Exception):
     """A Dataverse-shaped error: HTTP status, hex error code and the message Dataverse would send."""
 

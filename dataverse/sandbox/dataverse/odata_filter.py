@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from dataverse.sandbox.dataverse.model import Dataset, LookupValue, QueryContext, Row, Table
+from dataverse.sandbox.dataverse.model import Column, Dataset, LookupValue, QueryContext, Row, Table
 from dataverse.sandbox.dataverse.odata_functions import compile_query_function
 from dataverse.sandbox.dataverse.odata_lexer import Token, query_error, syntax_error, tokenize
 from dataverse.sandbox.dataverse.odata_nodes import (
@@ -32,6 +32,11 @@ from dataverse.sandbox.dataverse.odata_nodes import (
     require_boolean,
 )
 from dataverse.sandbox.dataverse.odata_semantics import compare, like, like_regex, null_test, read_cell
+
+
+def _cell_reader(reach: Callable[[Scope], Row | None], column: Column) -> Callable[[Scope], Any]:
+    """Evaluates to `column`'s value in the row `reach` finds."""
+    return lambda scope: read_cell(reach(scope), column)
 
 
 def compile_filter(text: str, table: Table, dataset: Dataset, ctx: QueryContext) -> Callable[[Row], bool]:
@@ -206,8 +211,8 @@ class _Parser:
         for operand in (subject, needle):
             if operand.edm_type not in ("Edm.String", "null"):
                 raise query_error(f"No function signature for the function with name '{name}' matches the specified "
-                                  f"arguments. The function signatures considered are: {name}(Edm.String Nullable=true, "
-                                  f"Edm.String Nullable=true).")
+                                  f"arguments. The function signatures considered are: {name}(Edm.String "
+                                  f"Nullable=true, Edm.String Nullable=true).")
         shapes = {"contains": "%{}%", "startswith": "{}%", "endswith": "%{}"}
 
         def evaluate(scope: Scope) -> Any:
@@ -248,7 +253,7 @@ class _Parser:
                     table = target
                     continue
                 reach = chain(variable, hops)
-                return Node(f"Microsoft.Dynamics.CRM.{target.logical_name}", lambda scope: reach(scope))
+                return Node(f"Microsoft.Dynamics.CRM.{target.logical_name}", reach)
             if one_to_many is not None:
                 if hops:
                     raise query_error("Conditions on collection-valued navigation properties nested in a lookup "
@@ -262,7 +267,7 @@ class _Parser:
                 raise query_error(f"The property '{name}' is not a navigation property and cannot be followed by '/'.")
             reach = chain(variable, hops)
             edm = "Edm.Date" if column.date_only else EDM_TYPES.get(column.type, "Edm.String")
-            return Node(edm, lambda scope, c=column: read_cell(reach(scope), c))
+            return Node(edm, _cell_reader(reach, column))
 
     def _follow(self, attribute: str, target: str) -> Callable[[Row | None], Row | None]:
         dataset = self.dataset
@@ -286,7 +291,8 @@ class _Parser:
         operator = self.advance()
         if operator.kind != "name" or operator.text not in ("any", "all"):
             raise query_error(f"A collection-valued navigation property '{relation.navigation_property}' must be "
-                              f"followed by '/any(...)' or '/all(...)' at position {operator.position} in '{self.text}'.")
+                              f"followed by '/any(...)' or '/all(...)' at position {operator.position} in "
+                              f"'{self.text}'.")
         self.expect_punct("(")
         body: Node | None = None
         if not self.at("punct", ")"):

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
-from dataverse.sandbox.dataverse.model import Column, QueryContext, Row, Table
+from dataverse.sandbox.dataverse.model import Column, QueryContext, Row, SandboxError, Table
 from dataverse.sandbox.dataverse.odata_lexer import query_error
 from dataverse.sandbox.dataverse.odata_semantics import (
     Truth,
@@ -99,7 +99,9 @@ def _property(arguments: dict[str, Any], table: Table, name: str) -> Column:
         raise query_error(f"The function '{name}' requires a PropertyName parameter naming a column, in quotes.")
     column = table.column(prop)
     if column is None:
-        raise query_error(f"Could not find a property named '{prop}' on type 'Microsoft.Dynamics.CRM.{table.logical_name}'.")
+        raise query_error(
+            f"Could not find a property named '{prop}' on type 'Microsoft.Dynamics.CRM.{table.logical_name}'."
+        )
     return column
 
 
@@ -149,8 +151,8 @@ def _typed(value: Any, column: Column, table: Table, ctx: QueryContext) -> Any:
         raise query_error(f"The value '{value}' is not valid for '{column.logical_name}'.")
     try:
         return coerce_text(column, value, table=table.logical_name, ctx=ctx)
-    except Exception as error:  # coerce_text raises SandboxError only; re-shape with the OData error code
-        raise query_error(getattr(error, "message", str(error))) from None
+    except SandboxError as error:  # re-shaped with the OData error code
+        raise query_error(error.message) from None
 
 
 def _user_test(short: str, column: Column, ctx: QueryContext) -> RowTest:

@@ -96,7 +96,8 @@ def _datetime(match: re.Match[str], text: str) -> datetime:
         return aware.astimezone(UTC)
     except (ValueError, OverflowError):
         raise query_error(f"The DateTimeOffset text '{match.group(0)}' should be in format "
-                          f"'yyyy-mm-ddThh:mm:ss('.'s+)?(zzzzzz)?' and each field value is within valid range.") from None
+                          f"'yyyy-mm-ddThh:mm:ss('.'s+)?(zzzzzz)?' and each field value is within valid "
+                          f"range.") from None
 
 
 def tokenize(text: str) -> list[Token]:
@@ -129,11 +130,11 @@ def tokenize(text: str) -> list[Token]:
             tokens.append(Token("datetime", match.group(0), _datetime(match, text), index))
         elif match := _DATE.match(text, index):
             try:
-                value = date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+                day = date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
             except ValueError:
                 raise query_error(f"The Date text '{match.group(0)}' should be in format 'yyyy-mm-dd' and each field "
                                   f"value is within valid range.") from None
-            tokens.append(Token("date", match.group(0), value, index))
+            tokens.append(Token("date", match.group(0), day, index))
         elif match := _NUMBER.match(text, index):
             raw = match.group(0).rstrip("mMdDfFlL")
             number: int | float = float(raw) if any(c in raw for c in ".eE") else int(raw)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from dataverse.sandbox.dataverse.model import Dataset, LookupValue, Row
@@ -91,7 +91,7 @@ def compatible(left: Node, right: Node, operator: str) -> bool:
 
 
 def day_of(value: Any) -> Any:
-    return value.date() if isinstance(value, datetime) else value if isinstance(value, date) else value
+    return value.date() if isinstance(value, datetime) else value
 
 
 def require_boolean(node: Node, kind: str) -> None:

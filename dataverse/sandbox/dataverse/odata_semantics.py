@@ -131,7 +131,8 @@ def like(value: Any, pattern: re.Pattern[str]) -> Truth:
 def parse_guid(text: str) -> str:
     match = GUID_PATTERN.match(text.strip())
     if not match:
-        raise SandboxError(400, INVALID_ARGUMENT, f"Guid should contain 32 digits with 4 dashes (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx). Value: '{text}'.")
+        raise SandboxError(400, INVALID_ARGUMENT, "Guid should contain 32 digits with 4 dashes "
+                                                  f"(xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx). Value: '{text}'.")
     return match.group(1).lower()
 
 
@@ -144,7 +145,8 @@ def parse_datetime_text(text: str, *, assume: tzinfo) -> datetime | date:
         parsed = datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
         raise SandboxError(
-            400, INVALID_ARGUMENT, f"The date-time format for {text} is invalid, or value is outside the supported range."
+            400, INVALID_ARGUMENT,
+            f"The date-time format for {text} is invalid, or value is outside the supported range.",
         ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=assume)
@@ -167,7 +169,8 @@ def coerce_text(column: Column, text: str, *, table: str, ctx: QueryContext) -> 
                 return False
             raise ValueError(text)
     except ValueError:
-        expected = {"Boolean": "System.Boolean"}.get(kind, "System.Int32" if kind in INTEGER_TYPES else "System.Decimal")
+        number = "System.Int32" if kind in INTEGER_TYPES else "System.Decimal"
+        expected = {"Boolean": "System.Boolean"}.get(kind, number)
         raise SandboxError(
             400,
             INVALID_ARGUMENT,
@@ -283,7 +286,10 @@ def relative_date_test(operator: str, column: Column, ctx: QueryContext, *, coun
 
     if operator in DATE_VALUE_OPERATORS:
         assert on is not None
-        check = {"on": lambda d: d == on, "on-or-after": lambda d: d >= on, "on-or-before": lambda d: d <= on}[operator]
+        day = on
+        checks: dict[str, Callable[[date], bool]] = {
+            "on": lambda d: d == day, "on-or-after": lambda d: d >= day, "on-or-before": lambda d: d <= day}
+        check = checks[operator]
         return lambda value: None if (d := local_date(value, column, tz)) is None else check(d)
     if operator in ("last-seven-days", "next-seven-days"):
         operator, count = operator.replace("seven", "x"), 7
@@ -299,8 +305,8 @@ def relative_date_test(operator: str, column: Column, ctx: QueryContext, *, coun
     unit = unit.removeprefix("x-")
     if operator in HOUR_OPERATORS:
         if column.date_only:
-            raise SandboxError(400, INVALID_ARGUMENT,
-                               f"The operator '{operator}' can't be used on the DateOnly column '{column.logical_name}'.")
+            raise SandboxError(400, INVALID_ARGUMENT, f"The operator '{operator}' can't be used on the DateOnly "
+                                                      f"column '{column.logical_name}'.")
         low, high = (now - timedelta(hours=count), now) if direction == "last" else (now, now + timedelta(hours=count))
         return lambda value: None if value is None else low <= _as_utc(value) <= high
     if direction == "older":

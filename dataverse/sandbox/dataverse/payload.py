@@ -136,9 +136,9 @@ def values_from_payload(dataset: SecuredDataset, table: Table, body: dict[str, A
             if name in table.columns and not any(rel.navigation_property == name for rel in table.many_to_one):
                 raise _undeclared(name)
             column_name, lookup = _bind(dataset, table, name, value)
-            column = table.columns[column_name]
-            if not (column.valid_for_create if creating else column.valid_for_update):
-                raise _not_valid(table, column, creating)
+            bound = table.columns[column_name]
+            if not (bound.valid_for_create if creating else bound.valid_for_update):
+                raise _not_valid(table, bound, creating)
             values[column_name] = lookup
             continue
         column = table.columns.get(key)

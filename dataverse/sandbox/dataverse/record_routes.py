@@ -79,13 +79,12 @@ def render_row(ctx: RequestContext, table: Table, row: Row, selected: list[str] 
             continue
         value = row.get(expand.many_to_one[0].referencing_attribute)
         target_tables = {rel.referenced_entity for rel in expand.many_to_one}
-        related = None
-        if isinstance(value, LookupValue) and value.table in target_tables:
-            related = ctx.dataset.get(value.table, value.id)
-        if related is None:
+        lookup = value if isinstance(value, LookupValue) and value.table in target_tables else None
+        related = ctx.dataset.get(lookup.table, lookup.id) if lookup is not None else None
+        if lookup is None or related is None:
             out[expand.navigation] = None
             continue
-        related_table = ctx.org.table(value.table)
+        related_table = ctx.org.table(lookup.table)
         select = [name for name in (expand.select or []) if name in related_table.columns] or None
         out[expand.navigation] = ctx.formatter.row(related_table, related, select or readable_columns(related_table))
     return out

@@ -25,9 +25,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from dataverse.sandbox.dataverse.model import LookupValue, Row, SandboxError, Table
-from dataverse.sandbox.dataverse.organization import SandboxOrganization
+from dataverse.sandbox.dataverse.model import LookupValue, Row, SandboxError, Table, Unauthenticated
 from dataverse.sandbox.dataverse.security import SecuredDataset
+from dataverse.sandbox.dataverse.state import SandboxOrganization
 
 SEARCH_PATH = "/api/search/v2.0/query"
 INVALID_ARGUMENT = "0x80040203"
@@ -43,6 +43,7 @@ SEARCHABLE: dict[str, tuple[str, ...]] = {
 OBJECT_TYPE_CODES = {"account": 1, "contact": 2, "opportunity": 3, "lead": 4}
 _TERM = re.compile(r'"([^"]+)"|(\S+)')
 _WORD = re.compile(r"[\w@.'-]+", re.UNICODE)
+Term = tuple[str, Callable[[str], bool]]  # a search term and the test of a text for it
 
 
 @dataclass
@@ -117,7 +118,7 @@ def _matcher(term: str, phrase: bool) -> Callable[[str], bool]:
     return lambda text: any(word.lower().strip(".'-") == needle for word in _WORD.findall(text))
 
 
-def _terms(search: str) -> list[tuple[str, Callable[[str], bool]]]:
+def _terms(search: str) -> list[Term]:
     terms = []
     for phrase, word in _TERM.findall(search):
         text = (phrase or word).strip("+|()")
@@ -134,8 +135,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _hits(row: Row, scope: _Scope, terms: list, match_all: bool) -> tuple[int, dict[str, list[str]]]:
-    matched, highlights = 0, {}
+def _hits(row: Row, scope: _Scope, terms: list[Term], match_all: bool) -> tuple[int, dict[str, list[str]]]:
+    matched = 0
+    highlights: dict[str, list[str]] = {}
     for text, test in terms:
         hit_columns = [column for column in scope.search if isinstance(row.get(column), str) and test(row[column])]
         if hit_columns:
@@ -190,9 +192,7 @@ def create_search_routes(*, org: SandboxOrganization, authenticate: Callable[[Re
             else:
                 try:
                     dataset = authenticate(request)
-                except SandboxError:
-                    raise
-                except Exception:  # any token failure is a 401, as on the Web API
+                except Unauthenticated:  # as on the Web API
                     return Response(status_code=401, headers=unauthorized_headers | {"REQ_ID": request_id})
                 if not state.enabled:
                     raise SandboxError(state.disabled_status, "",

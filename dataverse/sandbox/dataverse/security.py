@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dataverse.sandbox.dataverse.model import QueryContext, Row, SandboxError, Table
-from dataverse.sandbox.dataverse.organization import SandboxOrganization
+from dataverse.sandbox.dataverse.state import SandboxOrganization
 
 DIRECTORY_TABLES = frozenset({"systemuser", "businessunit", "team"})
 PRIVILEGE_DENIED = "0x80040220"
@@ -70,6 +70,8 @@ class SecuredDataset:
             return row_id == self.caller.user_id
         if self._owns(row):
             return True
+        if not isinstance(row_id, str):
+            return False  # a row without an id cannot have been shared
         shared = self.org.shares.get((logical_name, row_id), set())
         if logical_name == "activitypointer":
             shared = set().union(*(self.org.shares.get((name, row_id), set()) for name in

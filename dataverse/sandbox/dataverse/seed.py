@@ -15,7 +15,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 
 from dataverse.sandbox.dataverse.model import LookupValue, Row
-from dataverse.sandbox.dataverse.organization import SandboxOrganization
+from dataverse.sandbox.dataverse.state import SandboxOrganization
 from dataverse.sandbox.users import ALICE, BOB, CAROL, SANDBOX_TEAM_ID, SANDBOX_USERS
 
 COMPANIES = (
@@ -93,7 +93,7 @@ def _seed_accounts(org: SandboxOrganization, rng: random.Random) -> list[Row]:
     for index, name in enumerate(names):
         owner = _account_owner(index)
         city, country = rng.choice(CITIES)
-        row = {
+        row: Row = {
             "accountid": _new_id(rng), "name": name, "accountnumber": f"AC-{10000 + index}",
             "revenue": float(rng.randrange(2, 900) * 50_000), "numberofemployees": rng.randrange(5, 20_000),
             "industrycode": rng.choice((1, 6, 7, 8, 12, 16, 19, 29, 33)),
@@ -118,7 +118,7 @@ def _seed_contacts(org: SandboxOrganization, rng: random.Random, accounts: list[
     for index, account in enumerate(accounts):
         for number in range(2 + (index % 3) + (1 if account["name"].startswith("Contoso") else 0)):
             first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
-            row = {
+            row: Row = {
                 "contactid": _new_id(rng), "firstname": first, "lastname": last,
                 "emailaddress1": f"{first.lower()}.{last.lower().replace(chr(39), '')}{index}@example.com",
                 "jobtitle": rng.choice(JOB_TITLES), "telephone1": f"+1-555-01{rng.randrange(10, 99)}",

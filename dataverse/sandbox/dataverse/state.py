@@ -1,0 +1,122 @@
+"""The sandbox organisation's state: schema, rows, team membership, sharing, the clock, row versions, faults and
+request stats.
+
+Everything a test or benchmark may want to look at or change at run time hangs off the `SandboxOrganization` object;
+the HTTP app only reads and writes through it. `organization.create_sandbox_organization()` builds a seeded one.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from datetime import UTC, date, datetime, tzinfo
+from zoneinfo import ZoneInfo
+
+from dataverse.sandbox.dataverse.faults import FaultPlan, RequestStats
+from dataverse.sandbox.dataverse.model import LookupValue, Row, Table
+from dataverse.sandbox.dataverse.schema import ACTIVITY_TABLES, build_schema
+from dataverse.sandbox.users import SANDBOX_BUSINESS_UNIT_ID, SANDBOX_ORGANIZATION_ID, SANDBOX_USERS
+
+# Windows time zone index (usersettings.timezonecode) -> IANA zone, for the zones the sandbox uses or accepts.
+TIMEZONE_CODES: dict[int, str] = {
+    4: "America/Los_Angeles", 10: "America/Denver", 20: "America/Chicago", 35: "America/New_York",
+    85: "Europe/London", 110: "Europe/Berlin", 105: "Europe/Paris", 235: "Asia/Tokyo", 255: "Australia/Sydney",
+    190: "Asia/Kolkata", 0: "Etc/GMT+12", 92: "UTC",
+}
+
+
+class SandboxOrganization:
+    """One sandbox Dataverse environment held in memory."""
+
+    def __init__(self, *, clock: Callable[[], datetime], today: date | None = None):
+        self.tables: dict[str, Table] = build_schema()
+        self._by_entity_set = {table.entity_set: table for table in self.tables.values()}
+        self.rows: dict[str, dict[str, Row]] = {name: {} for name in self.tables if name != "activitypointer"}
+        self.organization_id = SANDBOX_ORGANIZATION_ID
+        self.business_unit_id = SANDBOX_BUSINESS_UNIT_ID
+        self.team_members: dict[str, set[str]] = {}
+        self.shares: dict[tuple[str, str], set[str]] = {}  # (table, row id) -> principals with read access
+        self.roles: dict[str, str] = {user.systemuser_id: user.role for user in SANDBOX_USERS}
+        self.faults = FaultPlan()
+        self.stats = RequestStats()
+        self._clock = clock
+        self._versions = itertools.count(1_480_000)
+        self.today = today
+
+    # --- time ----------------------------------------------------------------------------------------------------
+    def now(self) -> datetime:
+        """The organisation's current time, timezone-aware UTC, second precision (as Dataverse stores it)."""
+        return self._clock().astimezone(UTC).replace(microsecond=0)
+
+    def next_version(self) -> int:
+        return next(self._versions)
+
+    # --- schema --------------------------------------------------------------------------------------------------
+    def table(self, logical_name: str) -> Table:
+        return self.tables[logical_name]
+
+    def table_by_entity_set(self, entity_set: str) -> Table:
+        return self._by_entity_set[entity_set]
+
+    # --- people --------------------------------------------------------------------------------------------------
+    def systemuser_for_object_id(self, object_id: str) -> Row:
+        """The systemuser row whose azureactivedirectoryobjectid is `object_id`; KeyError if none."""
+        wanted = object_id.lower()
+        for row in self.rows["systemuser"].values():
+            if str(row.get("azureactivedirectoryobjectid", "")).lower() == wanted and not row.get("isdisabled"):
+                return row
+        raise KeyError(object_id)
+
+    def teams_of(self, user_id: str) -> tuple[str, ...]:
+        return tuple(sorted(team for team, members in self.team_members.items() if user_id in members))
+
+    def is_manager(self, user_id: str) -> bool:
+        return self.roles.get(user_id) == "manager"
+
+    def timezone_of(self, user_id: str) -> tzinfo:
+        settings = self.rows["usersettings"].get(user_id)
+        code = settings.get("timezonecode") if settings else None
+        return ZoneInfo(TIMEZONE_CODES.get(code, "UTC")) if code is not None else UTC
+
+    # --- rows ----------------------------------------------------------------------------------------------------
+    def all_rows(self, logical_name: str) -> list[Row]:
+        """Every row of a table regardless of security, in insertion order (activitypointer is the activity union)."""
+        if logical_name == "activitypointer":
+            return [self._as_activitypointer(row) for name in ACTIVITY_TABLES for row in self.rows[name].values()]
+        return list(self.rows[logical_name].values())
+
+    def get_row(self, logical_name: str, row_id: str) -> Row | None:
+        row_id = row_id.lower()
+        if logical_name == "activitypointer":
+            for name in ACTIVITY_TABLES:
+                if row_id in self.rows[name]:
+                    return self._as_activitypointer(self.rows[name][row_id])
+            return None
+        return self.rows[logical_name].get(row_id)
+
+    def put_row(self, logical_name: str, row: Row) -> Row:
+        """Store a row (new or replaced), stamping computed columns and a fresh version number."""
+        table = self.tables[logical_name]
+        if "fullname" in table.columns and "lastname" in table.columns:
+            row["fullname"] = " ".join(part for part in (row.get("firstname"), row.get("lastname")) if part) or None
+        if table.is_activity:
+            row["activitytypecode"] = logical_name
+        row["versionnumber"] = self.next_version()
+        self.rows[logical_name][row[table.primary_id]] = row
+        return row
+
+    def remove_row(self, logical_name: str, row_id: str) -> None:
+        self.rows[logical_name].pop(row_id, None)
+        self.shares.pop((logical_name, row_id), None)
+
+    def share_with(self, logical_name: str, row_id: str, principal_id: str) -> None:
+        self.shares.setdefault((logical_name, row_id), set()).add(principal_id)
+
+    def _as_activitypointer(self, row: Row) -> Row:
+        columns = self.tables["activitypointer"].columns
+        return {name: value for name, value in row.items() if name in columns}
+
+    def owner_of(self, row: Row) -> LookupValue | None:
+        owner = row.get("ownerid")
+        return owner if isinstance(owner, LookupValue) else None
+
