@@ -3,14 +3,13 @@ contract: `search(query)` answers one text item holding `{"results": [{"id", "ti
 one text item holding `{"id", "title", "text", "url", "metadata"}`. Ids are `<table>:<guid>`; URLs open the record in
 the Dataverse app (`main.aspx`).
 
-`search` uses Dataverse search (`POST <env>/api/search/v2.0/query`) over settings.search_tables. Where the environment
+`search` uses Dataverse search (the client's `search`) over settings.search_tables. Where the environment
 has no Dataverse search (404/403/501; remembered for a while) or the query is shorter than search accepts, it falls
 back to matching words in each table's primary name. Both paths act as the signed-in user and honour the table policy.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Annotated, Any
 
@@ -35,8 +34,8 @@ from dataverse.tools.values.shaping import FORMATTED, lookup_key
 from dataverse.webapi import errors as webapi_errors
 from dataverse.webapi.models import TableMetadata, TableSummary
 from dataverse.webapi.odata import quote_string
+from dataverse.webapi.search import is_search_unavailable
 
-SEARCH_PATH = "/api/search/v2.0/query"
 MAX_RESULTS = 20
 MIN_SEARCH_LENGTH = 3  # Dataverse search refuses shorter terms
 MAX_WORDS = 6
@@ -112,31 +111,27 @@ async def _dataverse_search(call: ToolCall, text: str, tables: list[TableSummary
     """Results from Dataverse search, or None where the environment has none (then the fallback runs)."""
     if not tables:
         return []
-    entities = [{"name": t.logical_name, "selectColumns": [t.primary_name]} for t in tables if t.primary_name]
-    body = {"search": text, "entities": json.dumps(entities), "top": MAX_RESULTS}
+    entities = [(t.logical_name, [t.primary_name]) for t in tables if t.primary_name]
+    if not entities:
+        return []
     try:
-        _, answer = await call.client.request_json("POST", SEARCH_PATH, json=body, idempotent=True)
+        hits = await call.client.search(text, entities=entities, top=MAX_RESULTS)
     except webapi_errors.DataverseError as error:
-        no_search = isinstance(error, (webapi_errors.NotFoundError, webapi_errors.PermissionDeniedError))
-        if no_search or error.status == 501:
+        if is_search_unavailable(error):
             unavailable.set(call.environment, True, ttl_seconds=UNAVAILABLE_FOR_SECONDS)
             return None
         if isinstance(error, webapi_errors.BadRequestError):
             return None  # a query Dataverse search will not take; the name match still can
         raise translate_dataverse_error(error) from error
-    inner = answer.get("response") if isinstance(answer, dict) else None
-    parsed = json.loads(inner) if isinstance(inner, str) else (inner or answer or {})
     allowed = {t.logical_name: t for t in tables}
     results = []
-    for hit in parsed.get("Value") or []:
-        table = allowed.get(str(hit.get("EntityName", "")).lower())
-        if table is None or not hit.get("Id"):
+    for hit in hits:
+        table = allowed.get(hit.table)
+        if table is None:
             continue  # never surface a table the policy hides, whatever search returns
-        attributes = hit.get("Attributes") or {}
-        title = attributes.get(table.primary_name or "") or f"{table.display_name or table.logical_name}"
-        record_id = str(hit["Id"]).lower()
-        results.append({"id": f"{table.logical_name}:{record_id}", "title": str(title),
-                        "url": record_url(call.environment, table.logical_name, record_id)})
+        title = hit.attributes.get(table.primary_name or "") or f"{table.display_name or table.logical_name}"
+        results.append({"id": f"{table.logical_name}:{hit.id}", "title": str(title),
+                        "url": record_url(call.environment, table.logical_name, hit.id)})
     return results
 
 

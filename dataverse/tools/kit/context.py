@@ -12,7 +12,7 @@ import functools
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 from mcp.server.auth.middleware.auth_context import get_access_token
@@ -26,9 +26,8 @@ from dataverse.tools.kit.cache import MetadataCache, TTLCache
 from dataverse.tools.kit.cursor import CursorCodec, cursor_key_from_settings
 from dataverse.tools.kit.errors import NotSignedInError, unknown_environment_error
 from dataverse.webapi.client import DataverseClient
+from dataverse.webapi.retry import RetryPolicy
 
-if TYPE_CHECKING:
-    from dataverse.webapi.retry import RetryPolicy
 
 
 @dataclass
@@ -93,6 +92,7 @@ class ToolRuntime:
         self.audit = deps.audit
         self.metadata = MetadataCache(TTLCache(max_entries=cache_max_entries, clock=deps.clock))
         self.cursors = CursorCodec(deps.cursor_key or cursor_key_from_settings(deps.settings), clock=deps.clock)
+        self.retry = deps.retry or RetryPolicy(budget_seconds=deps.settings.dataverse_retry_budget_seconds)
         self.group_states: dict[str, Any] = {}  # tool group name -> the state its `setup` made (see kit/registry.py)
 
     @property
@@ -118,7 +118,7 @@ class ToolRuntime:
         async def token_source() -> str:
             return await self.deps.dataverse_token(caller, environment)
 
-        return DataverseClient(environment, token_source, http=self.deps.http, retry=self.deps.retry,
+        return DataverseClient(environment, token_source, http=self.deps.http, retry=self.retry,
                                on_response=functools.partial(on_dataverse_response, environment_url=environment))
 
     def begin_call(self, environment: str | None = None) -> ToolCall:
