@@ -90,6 +90,11 @@ class TokenCipher:
         return json.loads(plain)
 
 
+def upstream_token_cipher(master_key: bytes) -> TokenCipher:
+    """The cipher that keeps users' upstream Entra tokens at rest (inside each Grant), keyed from the master key."""
+    return TokenCipher(derive_key(master_key, "upstream-tokens"))
+
+
 class ValueSigner:
     """HMAC-SHA256 signed, expiring JSON values (`<payload>.<mac>`), each bound to a purpose."""
 
