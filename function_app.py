@@ -157,7 +157,9 @@ def expire_delete_proposal_orchestrator(context: df.DurableOrchestrationContext)
 
 @app.function_name(ACTIVITY)
 @app.activity_trigger(input_name="payload")
-async def expire_delete_proposal(payload: dict[str, Any]) -> bool:
+# `payload: dict`, not dict[str, Any]: the Python worker checks parameter annotations when it loads a function and
+# refuses anything but a plain class or a typing generic (a PEP 585 alias fails its check in older workers).
+async def expire_delete_proposal(payload: dict) -> bool:  # type: ignore[type-arg]
     from dataverse.app import jobs
 
     return await jobs.expire_proposal(_shared_store(), payload)

@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import time
+import typing
 from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import parse_qsl, urlsplit
@@ -55,6 +56,13 @@ def test_the_function_index_has_every_trigger():
     assert {str(method) for method in http.get_trigger().methods} >= {"GET", "POST", "DELETE", "OPTIONS"}
     assert "durableClient" in {binding.type for binding in http.get_bindings()}
     assert function_app.ORCHESTRATOR == ORCHESTRATOR_NAME and function_app.ACTIVITY == ACTIVITY_NAME
+
+
+def test_every_function_has_the_annotations_the_python_worker_accepts():
+    # The worker resolves each function's annotations (typing.get_type_hints) when it loads it, and wants classes.
+    for name, function in FUNCTIONS.items():
+        hints = typing.get_type_hints(function.get_user_function())
+        assert hints and all(isinstance(hint, type) for hint in hints.values()), (name, hints)
 
 
 class FunctionTransport(httpx.AsyncBaseTransport):
