@@ -15,6 +15,7 @@ import json
 import os
 import secrets
 import time
+from collections.abc import Callable
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -98,7 +99,7 @@ def upstream_token_cipher(master_key: bytes) -> TokenCipher:
 class ValueSigner:
     """HMAC-SHA256 signed, expiring JSON values (`<payload>.<mac>`), each bound to a purpose."""
 
-    def __init__(self, key: bytes, *, clock: Any = time.time) -> None:
+    def __init__(self, key: bytes, *, clock: Callable[[], float] = time.time) -> None:
         self._key = key
         self._clock = clock
 

@@ -66,6 +66,15 @@ class UpstreamTokens:
     id_token_claims: dict[str, Any]  # empty on refresh/OBO when Entra returned no id_token
 
 
+class MsalHttpClient(Protocol):
+    """The `http_client` MSAL may be given instead of its own requests session (the sandbox injects one that reaches
+    its Entra): GET and POST returning requests-like responses, which only MSAL reads."""
+
+    def get(self, url: str, params: Any = None, headers: Any = None, **kwargs: Any) -> Any: ...
+
+    def post(self, url: str, params: Any = None, data: Any = None, headers: Any = None, **kwargs: Any) -> Any: ...
+
+
 class EntraApi(Protocol):
     """The seam between the OAuth proxy and Entra ID: what consent, the callback and On-Behalf-Of ask of it.
     `EntraClient` implements it over MSAL; every call raises EntraError, or EntraUnavailableError when Entra cannot
@@ -129,7 +138,7 @@ class EntraClient:
         api_scope: str,
         authority_host: str = DEFAULT_AUTHORITY_HOST,
         client_credential: str | dict[str, Any] | None,
-        http_client: Any | None = None,
+        http_client: MsalHttpClient | None = None,
         authorize_endpoint: str | None = None,
         timeout_seconds: float = 10.0,
     ) -> None:
