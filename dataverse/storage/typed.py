@@ -51,11 +51,6 @@ class TypedCollection(Generic[ModelT]):
         self._model = model
         self._clock = clock
 
-    @property
-    def name(self) -> str:
-        """The collection's name in the store."""
-        return self._collection.name
-
     def _ttl(self, expires_at: float | None, now: float | None) -> float | None:
         if expires_at is None:
             return None
