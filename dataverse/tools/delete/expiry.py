@@ -1,16 +1,15 @@
-"""Expiry of delete proposals, and the sweeper for expired rows.
+"""Expiry of delete proposals.
 
 Creating a proposal calls `ExpiryScheduler.schedule(key, expires_at)`. In Azure the scheduler starts the Durable
 Functions orchestration `expire_delete_proposal_orchestrator` (a timer until `expires_at`, then the activity
 `expire_delete_proposal`); under uvicorn or in tests `InProcessExpiryScheduler` does the same with asyncio tasks.
 Either way the activity body is `expire_delete_proposal(store, payload)`: if the proposal is still pending and past
 its time it is replaced by a tombstone (so a late confirmation reads "expired") and a "proposal_expired" audit event is
-written. The timer is cleanup only: confirm_delete checks `expires_at` itself.
+written. The timer is cleanup only: confirm_delete checks `expires_at` itself. Expired rows (proposals, tombstones)
+are removed for good by the sweeper, `dataverse.storage.sweep`.
 
-`purge_expired_rows(store, collections)` is the timer trigger's body: it removes every expired row (OAuth state,
-proposals, tombstones) from the named collections.
-
-This module imports no Azure package; function_app.py registers the orchestrator and activity with them.
+This module imports no Azure package; function_app.py registers the orchestrator and activity with them (through the
+`dataverse.jobs` facade).
 """
 
 from __future__ import annotations
@@ -18,12 +17,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Generator, Iterable
+from collections.abc import Awaitable, Callable, Generator
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from dataverse.audit import AuditEvent, AuditLog
-from dataverse.storage.errors import ConcurrencyError, RecordNotFoundError
+from dataverse.storage.errors import ConcurrencyError
 from dataverse.storage.protocol import Store
 from dataverse.tools.delete.proposals import ProposalBook
 
@@ -69,9 +68,9 @@ async def expire_delete_proposal(
     if proposal.status != "pending" or instant < proposal.expires_at:
         return False
     try:
-        await book.replace_with_tombstone(key, proposal, etag=etag)
-    except (ConcurrencyError, RecordNotFoundError):
-        return False  # confirm_delete (or another expiry run) got there first
+        await book.replace_with_tombstone(key, proposal, etag=etag, now=instant)
+    except ConcurrencyError:
+        return False  # confirm_delete (or another expiry run) got there first: it changed or consumed the row
     (audit or AuditLog()).emit(AuditEvent(
         event="proposal_expired", tool="delete_record", outcome="expired", user_oid=proposal.user_oid,
         environment=proposal.environment, table=proposal.table, record_id=proposal.record_id,
@@ -153,24 +152,3 @@ class InProcessExpiryScheduler:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks.clear()
-
-
-# --- the sweeper -----------------------------------------------------------------------------------------------------
-
-
-async def purge_expired_rows(store: Store, collections: Iterable[str], *, now: float | None = None) -> dict[str, int]:
-    """Remove every expired row from each named collection; returns how many went from each.
-
-    One collection failing does not stop the others; the first failure is raised after all were tried.
-    """
-    purged: dict[str, int] = {}
-    failure: Exception | None = None
-    for name in collections:
-        try:
-            purged[name] = await store.collection(name).purge_expired(now=now)
-        except Exception as error:
-            logger.warning("purging expired rows from %s failed", name, exc_info=True)
-            failure = failure or error
-    if failure is not None:
-        raise failure
-    return purged

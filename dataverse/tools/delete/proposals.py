@@ -22,12 +22,15 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from dataverse.storage.protocol import Collection, Store
+from dataverse.storage.protocol import Store
+from dataverse.storage.typed import Stored, TypedCollection
 from dataverse.tools.kit.errors import DataverseToolError
 
 PROPOSALS_COLLECTION = "deleteproposals"
@@ -131,33 +134,46 @@ def iso_utc(epoch_seconds: float) -> str:
 
 
 class ProposalBook:
-    """The "deleteproposals" collection, read and written as `DeleteProposal`s."""
+    """The "deleteproposals" collection, read and written as `DeleteProposal`s through storage's typed adapter.
 
-    def __init__(self, store: Store, *, collection_name: str = PROPOSALS_COLLECTION) -> None:
-        self.collection: Collection = store.collection(collection_name)
+    Rows are stored until `expires_at + TOMBSTONE_SECONDS` (absolute instants), read with their ETag, and consumed
+    once; the time arguments are the caller's reading of its clock (default: `clock`).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        collection_name: str = PROPOSALS_COLLECTION,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._proposals = TypedCollection(store.collection(collection_name), DeleteProposal, clock=clock)
+        self._clock = clock
 
     async def create_proposal(self, proposal: DeleteProposal, *, now: float) -> tuple[str, str]:
         """Store `proposal` under a new token's hash; returns (token, key). The row lives until
         `expires_at + TOMBSTONE_SECONDS`."""
         token = new_confirmation_token()
         key = proposal_key(token)
-        ttl = max(0.0, proposal.expires_at - now) + TOMBSTONE_SECONDS
-        await self.collection.create(key, proposal.model_dump(mode="json"), ttl_seconds=ttl)
+        kept_until = max(proposal.expires_at, now) + TOMBSTONE_SECONDS
+        await self._proposals.create(key, proposal, expires_at=kept_until, now=now)
         return token, key
 
-    async def get_proposal(self, key: str) -> tuple[DeleteProposal, str] | None:
+    async def get_proposal(self, key: str) -> Stored[DeleteProposal] | None:
         """(proposal, etag), or None when there is no row under `key` (used, never issued, or long gone)."""
-        record = await self.collection.get(key)
-        return None if record is None else (DeleteProposal.model_validate(record.value), record.etag)
+        return await self._proposals.get(key)
 
-    async def consume_proposal(self, key: str) -> tuple[DeleteProposal, str] | None:
-        """Atomically take the row: exactly one of any number of racing callers gets it."""
-        record = await self.collection.consume(key)
-        return None if record is None else (DeleteProposal.model_validate(record.value), record.etag)
+    async def consume_proposal(self, key: str) -> Stored[DeleteProposal] | None:
+        """Atomically take the row, with the ETag it had: exactly one of any number of racing callers gets it."""
+        return await self._proposals.consume(key)
 
-    async def replace_with_tombstone(self, key: str, proposal: DeleteProposal, *, etag: str) -> None:
-        """Overwrite the pending proposal read with `etag` by its tombstone; storage ConcurrencyError /
-        RecordNotFoundError when someone confirmed (or expired) it first."""
-        await self.collection.replace(
-            key, proposal.tombstone().model_dump(mode="json"), etag=etag, ttl_seconds=TOMBSTONE_SECONDS
+    async def replace_with_tombstone(
+        self, key: str, proposal: DeleteProposal, *, etag: str, now: float | None = None
+    ) -> None:
+        """Overwrite the pending proposal read with `etag` by its tombstone, kept `TOMBSTONE_SECONDS` from `now`.
+        Storage's ConcurrencyError when someone confirmed (consumed) or expired it first; a consumed one raises
+        RecordGoneError, which is also a RecordNotFoundError."""
+        instant = self._clock() if now is None else now
+        await self._proposals.replace(
+            key, proposal.tombstone(), etag=etag, expires_at=instant + TOMBSTONE_SECONDS, now=instant
         )

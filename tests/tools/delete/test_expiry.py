@@ -1,6 +1,7 @@
-"""Expiry of delete proposals: the durable orchestrator waits for the proposal's own deadline and then runs the activity;
-the activity tombstones a pending, overdue proposal once (and writes the audit event), and leaves confirmed or
-not-yet-due ones alone; the in-process scheduler does the same with asyncio tasks; the sweeper purges expired rows."""
+"""Expiry of delete proposals: the durable orchestrator waits for the proposal's own deadline and then runs the
+activity; the activity tombstones a pending, overdue proposal once (and writes the audit event), and leaves confirmed
+or not-yet-due ones alone; the in-process scheduler does the same with asyncio tasks. (The sweeper that purges expired
+rows is storage's: tests/storage/test_sweep.py.)"""
 
 from __future__ import annotations
 
@@ -19,7 +20,6 @@ from dataverse.tools.delete.expiry import (
     expire_delete_proposal,
     expire_delete_proposal_orchestrator,
     expiry_input,
-    purge_expired_rows,
 )
 from dataverse.tools.delete.proposals import TOMBSTONE_SECONDS, DeleteProposal, ImpactSummary, ProposalBook
 
@@ -198,39 +198,3 @@ async def test_a_failing_expiry_is_logged_not_raised(caplog: pytest.LogCaptureFi
     await scheduler.schedule("k" * 64, clock.now - 1)
     await scheduler.wait_idle()
     assert "expiring a delete proposal failed" in caplog.text
-
-
-# --- the sweeper -----------------------------------------------------------------------------------------------------
-
-
-async def test_sweeper_purges_expired_rows_from_each_collection_and_keeps_live_ones() -> None:
-    clock = FakeClock()
-    store = MemoryStore(clock=clock)
-    codes, proposals, other = (store.collection(name) for name in ("oauthcodes", "deleteproposals", "untouched"))
-    await codes.create("old-code", {"v": 1}, ttl_seconds=60)
-    await codes.create("live-code", {"v": 2}, ttl_seconds=3600)
-    await proposals.create("old-a", {"v": 3}, ttl_seconds=10)
-    await proposals.create("old-b", {"v": 4}, ttl_seconds=30)
-    await other.create("old-other", {"v": 5}, ttl_seconds=10)
-    clock.now += 61
-    purged = await purge_expired_rows(store, ["oauthcodes", "deleteproposals"])
-    assert purged == {"oauthcodes": 1, "deleteproposals": 2}
-    assert await codes.get("live-code") is not None
-    assert await other.list_expired() != []  # only the named collections are swept
-    assert await purge_expired_rows(store, ["oauthcodes", "deleteproposals"]) == {"oauthcodes": 0, "deleteproposals": 0}
-
-
-async def test_sweeper_keeps_going_past_a_failing_collection_then_raises() -> None:
-    clock = FakeClock()
-    store = MemoryStore(clock=clock)
-    await store.collection("deleteproposals").create("old", {"v": 1}, ttl_seconds=1)
-    clock.now += 2
-    broken = store.collection("oauthcodes")
-
-    async def fail(*, now: float | None = None) -> int:
-        raise RuntimeError("table unavailable")
-
-    broken.purge_expired = fail  # type: ignore[method-assign]
-    with pytest.raises(RuntimeError, match="table unavailable"):
-        await purge_expired_rows(store, ["oauthcodes", "deleteproposals"])
-    assert await store.collection("deleteproposals").list_expired() == []
