@@ -13,9 +13,10 @@ for importing this file, `azure.functions` and `azure.durable_functions` (which 
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import gc
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
 import azure.durable_functions as df
@@ -85,23 +86,34 @@ async def schedule_expiry_with_durable_timer(proposal_key: str, expires_at: floa
     await client.start_new(ORCHESTRATOR, client_input=jobs.expiry_input(proposal_key, expires_at))
 
 
-def _build_asgi_app() -> Any:  # the ASGI callable AsgiMiddleware serves
-    """Import the package and build the app with automatic garbage collection off, then freeze what was built out of
-    future collections (it lives as long as the process). The first request on a cold instance waits for this; the
-    pause saves about 150 ms of it, half of that in the import, which is why it is done here, around the package's
-    first import (dataverse/startup.py explains the technique; benchmarks/first_call.py measures it)."""
-    collecting = gc.isenabled()
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Automatic garbage collection off for the block, then everything alive frozen out of future collections.
+
+    Importing the package and building the app allocate a few hundred thousand long-lived objects (modules, classes,
+    pydantic schemas, MCP tool models); every automatic collection they trigger rescans the survivors, and on a cold
+    instance that is paid before the first answer. The app lives as long as the process, so freezing it costs
+    nothing. The pause saves about 150 ms, half of it in the package's first import, which is why it is done here,
+    around that import (benchmarks/first_call.py measures it)."""
+    was_enabled = gc.isenabled()
     gc.disable()
     try:
+        yield
+    finally:
+        gc.freeze()
+        if was_enabled:
+            gc.enable()
+
+
+def _build_asgi_app() -> Any:  # the ASGI callable AsgiMiddleware serves
+    """Import the package and build the app, with the collector paused (the first request on a cold instance waits
+    for this)."""
+    with collector_paused():
         from dataverse.app import AppDeps, create_app_from_environment
 
         return create_app_from_environment(
             deps=AppDeps(store=_shared_store(), schedule_expiry=schedule_expiry_with_durable_timer)
         )
-    finally:
-        gc.freeze()
-        if collecting:
-            gc.enable()
 
 
 def _shared_store() -> jobs.Store:

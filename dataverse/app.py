@@ -38,9 +38,9 @@ from dataverse.outages import StorageOutageMiddleware, tool_token_source
 from dataverse.settings import Settings
 from dataverse.storage.protocol import Store
 from dataverse.telemetry import configure_telemetry
-from dataverse.tools.kit.context import ToolDeps
-from dataverse.tools.delete.expiry import InProcessExpiryScheduler
 from dataverse.tools import build_mcp_server
+from dataverse.tools.delete.expiry import InProcessExpiryScheduler
+from dataverse.tools.kit.context import ToolDeps
 from dataverse.webapi.client import create_http_client
 
 __all__ = ["AppDeps", "build_app", "create_app_from_environment", "entra_client_from_settings", "jobs"]
