@@ -144,6 +144,7 @@ def unknown_environment_error(environment: str, configured: Iterable[str]) -> Un
 # --- the translation table -------------------------------------------------------------------------------------------
 
 Operation = Literal["read", "create", "update"]
+QueryLanguage = Literal["odata", "fetchxml"]
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,7 @@ class Target:
     """What the failed call was doing: enough for a message to name the next step."""
 
     operation: Operation = "read"
+    language: QueryLanguage = "odata"  # which advice a refused query gets
     table: str | None = None
     record_id: str | None = None
     primary_name: str | None = None  # create: the table's primary name column ...
@@ -226,6 +228,11 @@ def _bad_request(exc: webapi_errors.DataverseError, target: Target) -> Dataverse
             f"Dataverse refused the values: {message} Fix the column it names — describe_table({target.table!r}) "
             "lists each column's type, choices and lookup targets — and call again."
         )
+    if target.language == "fetchxml":
+        return InvalidFetchXmlQueryError(
+            f"Dataverse rejected the FetchXML: {message} Check the table and column logical names "
+            "(describe_table), the operators (eq, ne, like, in, between, on-or-after, last-x-days, this-month, "
+            "eq-userid, ...), and that an aggregate query gives every attribute an alias.")
     missing = _MISSING_PROPERTY.search(message)
     if missing:
         return DataverseRefusedError(
@@ -299,8 +306,9 @@ def translate_dataverse_error(exc: webapi_errors.DataverseError, target: Target 
 
 
 @contextmanager
-def dataverse_errors(*, operation: Operation = "read", table: str | None = None, record_id: str | None = None,
-                     primary_name: str | None = None, given_name: object = None) -> Iterator[None]:
+def dataverse_errors(*, operation: Operation = "read", language: QueryLanguage = "odata", table: str | None = None,
+                     record_id: str | None = None, primary_name: str | None = None,
+                     given_name: object = None) -> Iterator[None]:
     """Run a block, turning Dataverse client errors (TRANSLATIONS) and the client's own argument checks (ValueError:
     bad identifier, GUID, filter, URL too long; InvalidFetchXmlError) into model-readable ToolErrors."""
     try:
@@ -312,8 +320,8 @@ def dataverse_errors(*, operation: Operation = "read", table: str | None = None,
             f"attribute values in quotes, and keep it under {DEFAULT_MAX_BYTES:,} bytes."
         ) from exc
     except webapi_errors.DataverseError as exc:
-        target = Target(operation=operation, table=table, record_id=record_id, primary_name=primary_name,
-                        given_name=given_name)
+        target = Target(operation=operation, language=language, table=table, record_id=record_id,
+                        primary_name=primary_name, given_name=given_name)
         raise translate_dataverse_error(exc, target) from exc
     except ValueError as exc:
         raise InvalidArgumentError(f"{str(exc).rstrip('.')}. Fix this argument and call again.") from exc
