@@ -23,7 +23,7 @@ from dataverse.tools.kit.results import ResultModel
 from dataverse.tools.schema.fetchxml_names import check_fetchxml_tables, diagnose_columns
 from dataverse.tools.schema.lookup import enforce_expand_policy, get_table, resolve_columns
 from dataverse.tools.schema.navigation import expand_errors
-from dataverse.tools.schema.selection import columns_by_name, resolve_selection
+from dataverse.tools.schema.selection import columns_by_name, is_business_column, resolve_selection
 from dataverse.tools.values.filters import filter_context, needs_metadata, translate_filter
 from dataverse.tools.values.shaping import shape_row, shape_rows
 from dataverse.webapi.errors import BadRequestError
@@ -114,10 +114,13 @@ async def get_record(call: ToolCall, table: TableName, id: RecordId, select: Col
     record_id = record_id_argument(id)
     metadata = await resolve_columns(call, table)
     summary = metadata.table
-    selection = resolve_selection(metadata, select)
+    wire = resolve_selection(metadata, select).wire if select else None  # None: every column, bookkeeping dropped
     with dataverse_errors(table=summary.logical_name, record_id=record_id):
-        raw = await call.client.retrieve(summary.entity_set, record_id, select=selection.wire, expand=None)
-    return RecordResult(table=summary.logical_name, record=shape_row(raw, columns_by_name(metadata)))
+        raw = await call.client.retrieve(summary.entity_set, record_id, select=wire, expand=None)
+    record = shape_row(raw, columns_by_name(metadata))
+    if wire is None:
+        record = {key: value for key, value in record.items() if is_business_column(key.removesuffix("_local"))}
+    return RecordResult(table=summary.logical_name, record=record)
 
 
 @group.tool(title="FetchXML query", annotations=READ_ONLY, alone=("cursor",), description=(

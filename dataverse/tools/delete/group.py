@@ -50,6 +50,8 @@ from dataverse.webapi.models import OneToManyRelationship, TableMetadata
 logger = logging.getLogger(__name__)
 
 CASCADE_COUNT_CAP = 5000  # Dataverse's own $count ceiling
+CASCADE_NOTE = ("The related-record counts cover only the records you can see. Dataverse deletes the related records "
+                "its cascade rules name whoever can see them, so it may delete more than counted here.")
 MAX_CONCURRENT_COUNTS = 8
 Schedule = Callable[[str, float], Awaitable[None]]
 
@@ -92,6 +94,7 @@ class DeleteProposalResult(ResultModel):
     expires_at: str = Field(description="When the token stops working (UTC).")
     expires_in_seconds: int
     impact: ImpactSummary
+    cascade_note: str | None = Field(None, description="What the related-record counts cannot show.")
     next_step: str
 
 
@@ -141,6 +144,7 @@ async def delete_record(call: ToolCall, table: TableName, id: RecordId) -> Delet
     return DeleteProposalResult(
         confirmation_token=token, expires_at=iso_utc(proposal.expires_at),
         expires_in_seconds=state.ttl_seconds, impact=impact,
+        cascade_note=CASCADE_NOTE if impact.cascades else None,
         next_step="Nothing has been deleted. Show the user this impact summary and ask them to confirm; only if "
                   "they agree, call confirm_delete with the confirmation_token before it expires.",
     )

@@ -221,8 +221,16 @@ def _not_found(exc: webapi_errors.DataverseError, target: Target) -> DataverseTo
     return DataverseRefusedError(f"Dataverse could not find what was asked for: {_message(exc)}")
 
 
+STATE_BY_ACTION_CODE = "0x80100005"  # CannotUseOpportunitySetStateMessage
+
+
 def _bad_request(exc: webapi_errors.DataverseError, target: Target) -> DataverseToolError:
     message = _message(exc)
+    if exc.code.lower() == STATE_BY_ACTION_CODE:
+        return DataverseRefusedError(
+            f"Dataverse does not close an opportunity by update: {message} Nothing was changed. Close it as won or "
+            "lost with close_opportunity (Dataverse's WinOpportunity and LoseOpportunity), which also records the "
+            "actual revenue and close date.")
     if target.operation != "read":
         return DataverseRefusedError(
             f"Dataverse refused the values: {message} Fix the column it names — describe_table({target.table!r}) "
