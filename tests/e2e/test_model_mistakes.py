@@ -327,3 +327,10 @@ async def test_server_info_carries_the_package_version(alice: SignedIn):
         import dataverse
 
         assert (await session.client.initialize()).server_info.version == dataverse.__version__
+
+
+async def test_an_unknown_tool_is_invalid_params_with_the_names(alice: SignedIn):
+    async with alice.session() as session:
+        with pytest.raises(MCPError) as caught:
+            await session.client.call_tool("delete_everything", {})
+    assert caught.value.error.code == -32602 and "query_records" in caught.value.error.message

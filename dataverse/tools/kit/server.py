@@ -1,6 +1,8 @@
 """The MCP server the tools are served by: the SDK's MCPServer, with protocol errors as the spec names them and an
 audit event for every prompt and resource read (tools are audited by the registry).
 
+- An unknown tool is -32602 (invalid params) with the tool names, as the spec's tools page says; the SDK would
+  answer a tool result that reads as if the tool had run and failed.
 - An unknown prompt, or a prompt argument it does not take or a missing required one, is a JSON-RPC -32602
   (invalid params) listing the valid names; the SDK would answer code 0.
 - An unknown resource is -32002 (resource not found) under protocol 2025-11-25 and earlier, and -32602 from
@@ -17,7 +19,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.context import Context
 from mcp.shared.exceptions import MCPError
 from mcp.server.lowlevel.helper_types import ReadResourceContents
-from mcp.types import GetPromptResult, InputRequiredResult
+from mcp.types import CallToolResult, GetPromptResult, InputRequiredResult
 from pydantic import AnyUrl
 
 from dataverse.audit import AuditLog
@@ -40,6 +42,14 @@ class DataverseMCPServer(MCPServer):
     def __init__(self, *args: Any, audit: AuditLog, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.audit = audit
+
+    async def call_tool(self, name: str, arguments: dict[str, Any],
+                        context: Context[Any, Any] | None = None) -> CallToolResult | InputRequiredResult:
+        if self._tool_manager.get_tool(name) is None:
+            names = [tool.name for tool in self._tool_manager.list_tools()]
+            raise MCPError(code=INVALID_PARAMS, message=f"Unknown tool {name!r}. Tools: {_listed(names)}.",
+                           data={"tools": names})
+        return await super().call_tool(name, arguments, context)
 
     async def get_prompt(self, name: str, arguments: dict[str, Any] | None = None,
                          context: Context[Any, Any] | None = None) -> GetPromptResult | InputRequiredResult:
