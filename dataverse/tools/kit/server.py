@@ -15,10 +15,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from mcp.server.auth.middleware.auth_context import get_access_token
+from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.context import Context
 from mcp.shared.exceptions import MCPError
-from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.types import CallToolResult, GetPromptResult, InputRequiredResult
 from pydantic import AnyUrl
 
