@@ -39,7 +39,7 @@ from dataverse.settings import Settings
 from dataverse.storage.protocol import Store
 from dataverse.telemetry import configure_telemetry
 from dataverse.tools import build_mcp_server
-from dataverse.tools.delete.expiry import InProcessExpiryScheduler
+from dataverse.tools.confirm.expiry import InProcessExpiryScheduler
 from dataverse.tools.kit.context import ToolDeps
 from dataverse.webapi.client import create_http_client
 

@@ -2,11 +2,11 @@
 `dataverse.app.jobs`, so the edge imports one module of the package and knows nothing of where each job lives.
 
     store_from_settings(settings)     the store (Table Storage in Azure) the app, the activity and the sweeper share
-    ORCHESTRATOR_NAME, ACTIVITY_NAME  the durable functions that expire an unconfirmed delete proposal
+    ORCHESTRATOR_NAME, ACTIVITY_NAME  the durable functions that expire an unconfirmed proposal (delete, bulk change)
     expiry_input(key, expires_at)     their input, as the HTTP app's scheduler starts the orchestration with it
     orchestrate_expiry(context)       the orchestrator: a durable timer until the proposal's deadline, then the activity
     expire_proposal(store, payload)   the activity: tombstone the proposal if it is still pending and due
-    EXPIRING_COLLECTIONS              every collection whose rows expire: the OAuth proxy's state and delete proposals
+    EXPIRING_COLLECTIONS              every collection whose rows expire: the OAuth proxy's state and proposals
     sweep_expired_rows(store)         the timer's body: purge the expired rows of all of them
 """
 
@@ -19,14 +19,10 @@ from dataverse.settings import Settings
 from dataverse.storage import create_store
 from dataverse.storage.protocol import Store
 from dataverse.storage.sweep import purge_expired_rows
-from dataverse.tools.delete.expiry import (
-    ACTIVITY_NAME,
-    ORCHESTRATOR_NAME,
-    expire_delete_proposal,
-    expiry_input,
-)
-from dataverse.tools.delete.expiry import expire_delete_proposal_orchestrator as orchestrate_expiry
-from dataverse.tools.delete.proposals import PROPOSALS_COLLECTION
+from dataverse.tools.confirm.expiry import ACTIVITY_NAME, ORCHESTRATOR_NAME, expiry_input
+from dataverse.tools.confirm.expiry import expire_proposal as expire_stored_proposal
+from dataverse.tools.confirm.expiry import expire_proposal_orchestrator as orchestrate_expiry
+from dataverse.tools.confirm.proposals import PROPOSALS_COLLECTION
 
 __all__ = [
     "ACTIVITY_NAME",
@@ -56,7 +52,7 @@ def store_from_settings(settings: Settings | None = None) -> Store:
 
 async def expire_proposal(store: Store, payload: dict[str, Any]) -> bool:
     """The expiry activity: True when it tombstoned a pending, overdue proposal (and audited it)."""
-    return await expire_delete_proposal(store, payload)
+    return await expire_stored_proposal(store, payload)
 
 
 async def sweep_expired_rows(store: Store, *, now: float | None = None) -> dict[str, int]:

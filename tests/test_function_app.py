@@ -34,7 +34,7 @@ from dataverse.sandbox.runtime import create_sandbox_runtime
 from dataverse.sandbox.users import ALICE
 from dataverse.settings import Settings
 from dataverse.storage.memory import MemoryStore
-from dataverse.tools.delete.proposals import PROPOSALS_COLLECTION, DeleteProposal
+from dataverse.tools.confirm.proposals import PROPOSALS_COLLECTION, DeleteAction, ImpactSummary, Proposal
 from tests.oauth.conftest import serve
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -190,9 +190,11 @@ def test_the_orchestrator_waits_for_the_deadline_then_calls_the_expiry_activity(
 
 
 def pending_proposal(expires_at: float) -> dict:
-    return DeleteProposal(user_oid=ALICE.object_id, environment="https://example.crm.dynamics.com", table="lead",
-                          entity_set="leads", primary_id="leadid", record_id="0" * 8 + "-0000-4000-8000-" + "0" * 12,
-                          etag='W/"1"', created_at=expires_at - 120, expires_at=expires_at).model_dump(mode="json")
+    record_id = "0" * 8 + "-0000-4000-8000-" + "0" * 12
+    return Proposal(user_oid=ALICE.object_id, environment="https://example.crm.dynamics.com", table="lead",
+                    created_at=expires_at - 120, expires_at=expires_at,
+                    action=DeleteAction(entity_set="leads", primary_id="leadid", record_id=record_id, etag='W/"1"',
+                                        impact=ImpactSummary(table="lead", id=record_id))).model_dump(mode="json")
 
 
 async def test_the_activity_expires_a_due_proposal_and_the_sweeper_purges_every_expiring_collection():

@@ -1,6 +1,6 @@
 """The one typed adapter for stored records: a pydantic model per collection, absolute expiry, ETag-conditional
-replace and consume-once. OAuth state (`dataverse.oauth.repository`) and delete proposals
-(`dataverse.tools.delete.proposals`) are both stored through it.
+replace and consume-once. OAuth state (`dataverse.oauth.repository`) and the proposals of
+two-step changes (`dataverse.tools.confirm.proposals`) are both stored through it.
 
 `TypedCollection(collection, Model, clock=...)` writes `Model` instances as JSON (`model_dump(mode="json")`) and
 validates what it reads (`model_validate`). Every write says when the record expires, as an absolute instant in

@@ -295,7 +295,7 @@ async def test_fetch_with_a_bare_guid_says_what_an_id_looks_like(alice: SignedIn
 
 async def test_a_made_up_confirmation_token_deletes_nothing(alice: SignedIn):
     async with alice.session() as session:
-        refused(await session.call("confirm_delete", {"confirmation_token": "x" * 43}), "nothing was deleted")
+        refused(await session.call("confirm_delete", {"confirmation_token": "x" * 43}), "nothing was changed")
         assert any(row["accountid"] == CONTOSO for row in readable(session.e2e.organization, ALICE, "account"))
 
 

@@ -15,7 +15,7 @@ text, which the model reads. So each message says what went wrong *and* how to c
     │   └── InvalidValueError              a value that does not fit its column (values/convert.py)
     │       └── ReadOnlyColumnError, AmbiguousValueError, LookupNotFoundError, UnknownTimeZoneError
     ├── DataverseRefusedError              Dataverse answered with an error (TRANSLATIONS below)
-    └── ProposalError                      a confirmation refused (tools/delete/proposals.py)
+    └── ProposalError                      a confirmation refused (tools/confirm/proposals.py)
 
 `dataverse_errors(...)` wraps a block that talks to Dataverse: client errors go through TRANSLATIONS, the client's
 own argument checks (ValueError, InvalidFetchXmlError) become InvalidArgumentError. The `Target` says what the call

@@ -1,21 +1,22 @@
-"""Delete proposals: what `delete_record` stores and `confirm_delete` consumes.
+"""Proposals: the stored first step of every change that takes two (a delete, a bulk change), and their tokens.
 
-A proposal is bound to one user (Entra oid), one environment, one table and record id, and the record's ETag at
-proposal time. The model sees a single-use confirmation token (`secrets.token_urlsafe(32)`, 256 random bits); storage
-keeps only the token's SHA-256, as the key of the "deleteproposals" collection, so a leaked table holds no usable token.
+A proposal is bound to one user (Entra oid) and one environment, and holds what the confirmation will do (`action`):
+a `DeleteAction` (one record and its ETag at proposal time) or a `BulkAction` (the rows to write, each update with the
+row's ETag). The model sees a single-use confirmation token (`secrets.token_urlsafe(32)`, 256 random bits); storage
+keeps only the token's SHA-256, as the key of the "proposals" collection, so a leaked table holds no usable token.
 
-Expiry is checked here, against `expires_at`, on every confirmation; the durable timer (see `expiry.py`) is cleanup.
-The stored row outlives `expires_at` by `TOMBSTONE_SECONDS` so that a late confirmation reads "expired", not "unknown":
-when the timer fires it overwrites the proposal with a tombstone (status "expired", no impact data).
+Expiry is checked on every confirmation, against `expires_at`; the durable timer (expiry.py) is cleanup. The stored
+row outlives `expires_at` by `TOMBSTONE_SECONDS` so that a late confirmation reads "expired", not "unknown": when the
+timer fires it overwrites the proposal with a tombstone (status "expired", the action dropped).
 
 The errors a confirmation can end in are drawn here, once:
 
-    ProposalError(DataverseToolError)     base: every refusal of confirm_delete
+    ProposalError(DataverseToolError)     base: every refusal of a confirmation
     ├── ProposalExpiredError              the token's lifetime is over (audit outcome "expired")
-    ├── ProposalUsedError                 already confirmed, or never issued
+    ├── ProposalUsedError                 already confirmed, never issued, or issued for another kind of change
     ├── ProposalNotYoursError             issued to another user (audit outcome "denied"); still usable by its owner
     ├── RecordChangedError                the record changed or vanished since the proposal; nothing was deleted
-    └── DeleteFailedError                 Dataverse refused or failed the delete after the token was consumed
+    └── DeleteFailedError                 Dataverse refused or failed the change after the token was consumed
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import secrets
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -33,13 +34,15 @@ from dataverse.storage.protocol import Store
 from dataverse.storage.typed import Stored, TypedCollection
 from dataverse.tools.kit.errors import DataverseToolError
 
-PROPOSALS_COLLECTION = "deleteproposals"
+PROPOSALS_COLLECTION = "proposals"
 TOMBSTONE_SECONDS = 900  # how long a proposal (or its tombstone) is kept after it expires
 TOKEN_BYTES = 32
 
 
 class ProposalError(DataverseToolError):
-    """confirm_delete refused: the message says why and what to do next."""
+    """A confirmation refused: the message says why and what to do next."""
+
+    audit_outcome = "error"
 
 
 class ProposalExpiredError(ProposalError):
@@ -92,8 +95,47 @@ class ImpactSummary(BaseModel):
     )
 
 
-class DeleteProposal(BaseModel):
-    """One stored proposal (or, with status "expired", its tombstone)."""
+class DeleteAction(BaseModel):
+    """Delete one record, if it still has the ETag it had when the delete was proposed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["delete"] = "delete"
+    entity_set: str
+    primary_id: str
+    record_id: str
+    etag: str  # the record's @odata.etag at proposal time (sent as If-Match on delete)
+    impact: ImpactSummary
+
+
+class BulkRow(BaseModel):
+    """One row of a bulk change: the Web API body to send, and for an update the record and its ETag."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str | None = None  # update: the record's id
+    etag: str | None = None  # update: the record's ETag at proposal time (If-Match)
+    body: dict[str, Any]
+
+
+class BulkAction(BaseModel):
+    """Create or update many rows of one table in `$batch` change sets."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["bulk"] = "bulk"
+    operation: Literal["create", "update"]
+    entity_set: str
+    primary_id: str
+    atomic: bool
+    rows: list[BulkRow]
+
+
+Action = Annotated[DeleteAction | BulkAction, Field(discriminator="kind")]
+
+
+class Proposal(BaseModel):
+    """One stored proposal (or, with status "expired" and no action, its tombstone)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -101,19 +143,20 @@ class DeleteProposal(BaseModel):
     user_oid: str
     environment: str
     table: str
-    entity_set: str
-    primary_id: str
-    record_id: str
-    etag: str  # the record's @odata.etag at proposal time (sent as If-Match on delete)
     created_at: float
     expires_at: float
-    impact: ImpactSummary | None = None  # dropped from the tombstone
+    action: Action | None = None  # dropped from the tombstone
+
+    @property
+    def record_id(self) -> str | None:
+        """The one record a delete proposal is about (for the audit log)."""
+        return self.action.record_id if isinstance(self.action, DeleteAction) else None
 
     def is_expired(self, now: float) -> bool:
         return self.status == "expired" or now >= self.expires_at
 
-    def tombstone(self) -> DeleteProposal:
-        return self.model_copy(update={"status": "expired", "impact": None})
+    def tombstone(self) -> Proposal:
+        return self.model_copy(update={"status": "expired", "action": None})
 
 
 def new_confirmation_token() -> str:
@@ -134,7 +177,7 @@ def iso_utc(epoch_seconds: float) -> str:
 
 
 class ProposalBook:
-    """The "deleteproposals" collection, read and written as `DeleteProposal`s through storage's typed adapter.
+    """The "proposals" collection, read and written as `Proposal`s through storage's typed adapter.
 
     Rows are stored until `expires_at + TOMBSTONE_SECONDS` (absolute instants), read with their ETag, and consumed
     once; the time arguments are the caller's reading of its clock (default: `clock`).
@@ -147,10 +190,10 @@ class ProposalBook:
         collection_name: str = PROPOSALS_COLLECTION,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._proposals = TypedCollection(store.collection(collection_name), DeleteProposal, clock=clock)
+        self._proposals = TypedCollection(store.collection(collection_name), Proposal, clock=clock)
         self._clock = clock
 
-    async def create_proposal(self, proposal: DeleteProposal, *, now: float) -> tuple[str, str]:
+    async def create_proposal(self, proposal: Proposal, *, now: float) -> tuple[str, str]:
         """Store `proposal` under a new token's hash; returns (token, key). The row lives until
         `expires_at + TOMBSTONE_SECONDS`."""
         token = new_confirmation_token()
@@ -159,16 +202,16 @@ class ProposalBook:
         await self._proposals.create(key, proposal, expires_at=kept_until, now=now)
         return token, key
 
-    async def get_proposal(self, key: str) -> Stored[DeleteProposal] | None:
+    async def get_proposal(self, key: str) -> Stored[Proposal] | None:
         """(proposal, etag), or None when there is no row under `key` (used, never issued, or long gone)."""
         return await self._proposals.get(key)
 
-    async def consume_proposal(self, key: str) -> Stored[DeleteProposal] | None:
+    async def consume_proposal(self, key: str) -> Stored[Proposal] | None:
         """Atomically take the row, with the ETag it had: exactly one of any number of racing callers gets it."""
         return await self._proposals.consume(key)
 
     async def replace_with_tombstone(
-        self, key: str, proposal: DeleteProposal, *, etag: str, now: float | None = None
+        self, key: str, proposal: Proposal, *, etag: str, now: float | None = None
     ) -> None:
         """Overwrite the pending proposal read with `etag` by its tombstone, kept `TOMBSTONE_SECONDS` from `now`.
         Storage's ConcurrencyError when someone confirmed (consumed) or expired it first; a consumed one raises
