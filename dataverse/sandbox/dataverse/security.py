@@ -36,7 +36,9 @@ def caller_for(org: SandboxOrganization, user_id: str) -> Caller:
 
 
 def not_found(table: Table, row_id: str) -> SandboxError:
-    return SandboxError(404, NOT_FOUND, f"Entity '{table.logical_name}' With Id = {row_id} Does Not Exist")
+    """The documented shape: "account With Id = <id> Does Not Exist" (PD webapi/perform-conditional-operations-using-
+    web-api.md, "Prevent create in upsert")."""
+    return SandboxError(404, NOT_FOUND, f"{table.logical_name} With Id = {row_id} Does Not Exist")
 
 
 class SecuredDataset:
