@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dataverse.sandbox.dataverse.model import QueryContext, Row, SandboxError, Table
+from dataverse.sandbox.dataverse.schema import ACTIVITY_TABLES
 from dataverse.sandbox.dataverse.state import SandboxOrganization
 
-DIRECTORY_TABLES = frozenset({"systemuser", "businessunit", "team"})
+DIRECTORY_TABLES = frozenset({"systemuser", "businessunit", "team", "role"})
 PRIVILEGE_DENIED = "0x80040220"
 NOT_FOUND = "0x80040217"
 
@@ -77,7 +78,7 @@ class SecuredDataset:
         shared = self.org.shares.get((logical_name, row_id), set())
         if logical_name == "activitypointer":
             shared = set().union(*(self.org.shares.get((name, row_id), set()) for name in
-                                   ("appointment", "task", "phonecall")))
+                                   ACTIVITY_TABLES))
         return bool(shared & self.caller.principals)
 
     def can_write(self, logical_name: str, row: Row) -> bool:
