@@ -153,9 +153,9 @@ def values_from_payload(dataset: SecuredDataset, table: Table, body: dict[str, A
             continue
         navigation = next((rel for rel in table.many_to_one if rel.navigation_property == key), None)
         if navigation is not None and value is None:
-            column = table.columns[navigation.referencing_attribute]
-            if column.valid_for_create if creating else column.valid_for_update:
-                values[column.logical_name] = None
+            lookup_column = table.columns[navigation.referencing_attribute]
+            if lookup_column.valid_for_create if creating else lookup_column.valid_for_update:
+                values[lookup_column.logical_name] = None
             continue
         column = table.columns.get(key)
         if (column is None and table.column(key) is not None) or (column is not None and column.is_lookup):

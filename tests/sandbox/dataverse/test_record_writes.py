@@ -75,8 +75,8 @@ async def test_binding_the_column_name_instead_of_the_navigation_property_is_a_4
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["code"] == "0x80048d19"
-    assert error["message"].startswith("Error identified in Payload provided by the user for Entity :'contacts'  ---->  "
-                                       "InnerException : Microsoft.OData.ODataException: An undeclared property "
+    assert error["message"].startswith("Error identified in Payload provided by the user for Entity :'contacts'  "
+                                       "---->  InnerException : Microsoft.OData.ODataException: An undeclared property "
                                        "'parentcustomerid' which only has property annotations in the payload but no "
                                        "property value was found in the payload.")
 
