@@ -1,6 +1,7 @@
-"""Reading records: `GET /{entityset}` (OData query options, paging, `$count`, `$expand`) and
-`GET /{entityset}({key})` (retrieve one, with `ETag`). Key parsing (GUIDs and the account number alternate key) lives
-here too because writes address records the same way."""
+"""Reading records: `GET /{entityset}` and filtered collections (OData query options with parameter aliases, paging,
+`$count` and the totalrecordcount annotations, `$expand` as expand_render writes it) and `GET /{entityset}({key})`
+(retrieve one, with `ETag`). Key parsing (GUIDs and the account number alternate key) lives here too because writes
+address records the same way."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""Changing records: create (`POST /{entityset}`), update/upsert (`PATCH /{entityset}({key})` with If-Match
-and If-None-Match), and delete (`DELETE`, with cascade per OneToMany relationship), as the Dataverse Web API
-answers them."""
+"""Changing records: create (`POST /{entityset}`, with deep insert and collection binds from deep_insert),
+update/upsert (`PATCH /{entityset}({key})` with If-Match and If-None-Match), and delete (`DELETE`, with cascade per
+OneToMany relationship), as the Dataverse Web API answers them. `save_update` is shared with property_routes."""
 
 from __future__ import annotations
 
