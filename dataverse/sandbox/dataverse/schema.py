@@ -1,5 +1,6 @@
-"""The sample CRM schema of the sandbox Dataverse: twelve tables as `model.Table`, with their choice options, lookups
-and the ManyToOne/OneToMany relationships (navigation property names and cascade behaviour) Dataverse gives them.
+"""The sample CRM schema of the sandbox Dataverse: fourteen tables (email and role from schema_documented) as
+`model.Table`, with their choice options, lookups and the ManyToOne/OneToMany relationships (navigation property names
+and cascade behaviour) Dataverse gives them.
 
 `build_schema()` returns the tables keyed by logical name; it is pure and cheap, so each organisation builds its own.
 """
@@ -25,9 +26,10 @@ from dataverse.sandbox.dataverse.schema_columns import (
     text,
     versionnumber,
 )
+from dataverse.sandbox.dataverse.schema_documented import account_columns, contact_columns, documented_tables
 from dataverse.sandbox.dataverse.schema_relationships import REGARDING_TARGETS, list_relationships
 
-ACTIVITY_TABLES = ("appointment", "task", "phonecall")
+ACTIVITY_TABLES = ("appointment", "task", "phonecall", "email")
 
 INDUSTRY_OPTIONS = (
     Option(1, "Accounting"),
@@ -90,6 +92,7 @@ def _tables() -> list[Table]:
             boolean("creditonhold", "Credit Hold", true_label="Yes", false_label="No"),
             lookup("primarycontactid", "Primary Contact", ("contact",)),
             lookup("parentaccountid", "Parent Account", ("account",)),
+            *account_columns(),
             state((Option(0, "Active"), Option(1, "Inactive"))),
             status((Option(1, "Active", 0), Option(2, "Inactive", 1))),
             *owned_columns(),
@@ -112,6 +115,7 @@ def _tables() -> list[Table]:
             choice("preferredcontactmethodcode", "Preferred Method of Contact",
                    (Option(1, "Any"), Option(2, "Email"), Option(3, "Phone"), Option(4, "Fax"), Option(5, "Mail"))),
             memo("description", "Description"),
+            *contact_columns(),
             state((Option(0, "Active"), Option(1, "Inactive"))),
             status((Option(1, "Active", 0), Option(2, "Inactive", 1))),
             *owned_columns(),
@@ -264,7 +268,7 @@ def _tables() -> list[Table]:
         ownership="OrganizationOwned",
     )
     return [account, contact, opportunity, lead, appointment, task, phonecall, activitypointer, systemuser,
-            businessunit, team, usersettings]
+            businessunit, team, usersettings, *documented_tables(REGARDING_TARGETS, PRIORITY_OPTIONS)]
 
 
 def build_schema() -> dict[str, Table]:

@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dataverse.sandbox.dataverse.model import QueryContext, Row, SandboxError, Table
+from dataverse.sandbox.dataverse.schema import ACTIVITY_TABLES
 from dataverse.sandbox.dataverse.state import SandboxOrganization
 
-DIRECTORY_TABLES = frozenset({"systemuser", "businessunit", "team"})
+DIRECTORY_TABLES = frozenset({"systemuser", "businessunit", "team", "role"})
 PRIVILEGE_DENIED = "0x80040220"
 NOT_FOUND = "0x80040217"
 
@@ -36,7 +37,9 @@ def caller_for(org: SandboxOrganization, user_id: str) -> Caller:
 
 
 def not_found(table: Table, row_id: str) -> SandboxError:
-    return SandboxError(404, NOT_FOUND, f"Entity '{table.logical_name}' With Id = {row_id} Does Not Exist")
+    """The documented shape: "account With Id = <id> Does Not Exist" (PD webapi/perform-conditional-operations-using-
+    web-api.md, "Prevent create in upsert")."""
+    return SandboxError(404, NOT_FOUND, f"{table.logical_name} With Id = {row_id} Does Not Exist")
 
 
 class SecuredDataset:
@@ -75,7 +78,7 @@ class SecuredDataset:
         shared = self.org.shares.get((logical_name, row_id), set())
         if logical_name == "activitypointer":
             shared = set().union(*(self.org.shares.get((name, row_id), set()) for name in
-                                   ("appointment", "task", "phonecall")))
+                                   ACTIVITY_TABLES))
         return bool(shared & self.caller.principals)
 
     def can_write(self, logical_name: str, row: Row) -> bool:

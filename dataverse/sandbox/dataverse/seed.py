@@ -15,6 +15,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 
 from dataverse.sandbox.dataverse.model import LookupValue, Row
+from dataverse.sandbox.dataverse.seed_documented import seed_documented
 from dataverse.sandbox.dataverse.state import SandboxOrganization
 from dataverse.sandbox.users import ALICE, BOB, CAROL, SANDBOX_TEAM_ID, SANDBOX_USERS
 
@@ -242,3 +243,4 @@ def seed_organization(org: SandboxOrganization, rng: random.Random) -> None:
     _seed_opportunities(org, rng, accounts)
     _seed_leads(org, rng, accounts)
     _seed_activities(org, rng, accounts)
+    seed_documented(org)
