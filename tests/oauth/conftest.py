@@ -36,6 +36,7 @@ from dataverse.sandbox.entra import (
 )
 from dataverse.settings import Settings
 from dataverse.storage.memory import MemoryStore
+from dataverse.storage.protocol import Store
 
 CLIENT_REDIRECT = "http://localhost:3030/callback"
 TEST_KEY = base64.b64encode(b"k" * 32).decode()
@@ -68,12 +69,14 @@ class TestServer:
         return f"{self.base_url}/mcp"
 
 
-def build_test_app(base_url: str, *, store: MemoryStore, clock: Clock, registry: SandboxAppRegistry,
+def build_test_app(base_url: str, *, store: Store, clock: Clock, registry: SandboxAppRegistry,
+                   oauth_options: dict | None = None,
                    **setting_overrides) -> tuple[Starlette, Settings, OAuthComponents]:
+    oauth_options = oauth_options or {}
     settings = Settings(public_base_url=base_url, token_encryption_key=TEST_KEY, **setting_overrides)
     registry.apps[0].redirect_uris = (f"{base_url}/oauth/callback",)
     entra = EntraClient(**sandbox_entra_client_options(base_url=base_url))
-    oauth = create_oauth(settings, store=store, entra=entra, clock=clock)
+    oauth = create_oauth(settings, store=store, entra=entra, clock=clock, sandbox=True, **oauth_options)
     mcp = MCPServer("oauth-test", token_verifier=oauth.token_verifier, auth=oauth.auth_settings)
 
     @mcp.tool()
