@@ -2,8 +2,10 @@
 
 Each OAuth route gets the size its largest honest request needs (a registration is a few KB; a token or consent form
 a few hundred bytes), every other POST path DEFAULT_MAX_BODY_BYTES. A larger body answers 413 as soon as its
-Content-Length says so, or as soon as that many bytes have arrived when it is sent chunked; nothing larger is read.
-Paths mapped to None have their own limit further in (/mcp: the SDK's and jsonrpc_guard's, 1 MB).
+Content-Length says so, or as soon as that many bytes have arrived when it is sent chunked; nothing is kept. The
+rest of the body is read and dropped (up to MAX_DRAINED_BYTES) before the answer, so the client, still sending, reads
+the 413 instead of a reset connection. Paths mapped to None have their own limit further in (/mcp: the SDK's and
+jsonrpc_guard's, 1 MB).
 """
 
 from __future__ import annotations
@@ -15,6 +17,17 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
+MAX_DRAINED_BYTES = 4 * 1024 * 1024
+
+
+async def _drain(receive: Receive, more_body: bool) -> None:
+    drained = 0
+    while more_body and drained <= MAX_DRAINED_BYTES:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        drained += len(message.get("body", b""))
+        more_body = message.get("more_body", False)
 
 
 async def _too_large(send: Send, limit: int) -> None:
@@ -22,7 +35,7 @@ async def _too_large(send: Send, limit: int) -> None:
                        "error_description": f"The request body is larger than {limit} bytes."}).encode()
     await send({"type": "http.response.start", "status": 413,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                            (b"cache-control", b"no-store"), (b"connection", b"close")]})
+                            (b"cache-control", b"no-store")]})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -45,6 +58,7 @@ class BodyLimitMiddleware:
             return
         declared = Headers(scope=scope).get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
+            await _drain(receive, more_body=True)
             await _too_large(send, limit)
             return
         chunks: list[bytes] = []
@@ -57,6 +71,7 @@ class BodyLimitMiddleware:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
+                await _drain(receive, message.get("more_body", False))
                 await _too_large(send, limit)
                 return
             chunks.append(chunk)

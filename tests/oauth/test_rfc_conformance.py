@@ -67,7 +67,7 @@ async def test_an_oversized_state_is_refused_and_not_echoed_nor_parked(server):
     assert await stored(server, "oauthtransactions") == 0
 
 
-# --- RFC 7636: the verifier --------------------------------------------------------------------------------------------
+# --- RFC 7636: the verifier -------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("verifier", ["a", "a" * 42, "a" * 129, "a" * 42 + "!", "ä" * 43, "a b" + "c" * 41])
 async def test_a_verifier_of_the_wrong_length_or_characters_is_invalid_request(server, verifier):
     client_id = await new_client(server)
@@ -135,7 +135,7 @@ async def test_token_responses_always_carry_expires_in_and_the_granted_scope(ser
     assert refreshed.json()["expires_in"] == issued["expires_in"] and refreshed.json()["scope"] == "MCP.Access"
 
 
-# --- scopes ------------------------------------------------------------------------------------------------------------
+# --- scopes -----------------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("requested, granted", [
     (None, "MCP.Access"),
     ("claudeai", "MCP.Access"),
@@ -186,7 +186,7 @@ async def test_a_redirect_uri_the_client_did_not_register_gets_a_page_never_a_re
     assert as_json.status_code == 400 and as_json.json()["error"] == "invalid_request"
 
 
-# --- RFC 8252 loopback -------------------------------------------------------------------------------------------------
+# --- RFC 8252 loopback ------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("registered, used, allowed", [
     ("http://127.0.0.1:33418", "http://127.0.0.1:50123", True),
     ("http://[::1]:4000/cb", "http://[::1]:4001/cb", True),
