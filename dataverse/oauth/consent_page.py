@@ -88,12 +88,12 @@ def _permissions(view: ConsentView) -> str:
     until = time.strftime("%d %B %Y", time.gmtime(view.access_ends_at))
     return (
         "<h2>If you approve, this app can</h2>"
-        f'<ul id="abilities">{items}</ul>'
-        f'<p id="environment">in <span class="wrap">{esc(environments)}</span>,</p>'
-        '<p id="as-whom"><strong>as you</strong>: next you sign in with your Microsoft work account, and the app gets '
-        "exactly your Dataverse permissions, no more;</p>"
-        f'<p id="until"><strong>until {esc(until)}</strong> at the latest. It ends sooner if you remove the connector '
-        "or an administrator signs you out.</p>"
+        f'<ul id="abilities">{items}</ul><dl class="facts">'
+        f'<dt>Where</dt><dd id="environment" class="wrap">{esc(environments)}</dd>'
+        '<dt>As whom</dt><dd id="as-whom">As you. Next you sign in with your Microsoft work account, and the app '
+        "gets exactly your Dataverse permissions, no more.</dd>"
+        f'<dt>Until when</dt><dd id="until">Until {esc(until)} at the latest. It ends sooner if you remove the '
+        "connector or an administrator signs you out.</dd></dl>"
     )
 
 
