@@ -48,7 +48,7 @@ async def walk_the_browser_leg(page, url: str, viewport: dict, *, keyboard: bool
     label = "flow"
     await page.goto(url)
     await page.wait_for_selector("#approve")
-    assert "Allow an app to use Dataverse as you?" == await page.inner_text("h1")
+    assert await page.inner_text("h1") == "Allow an app to use Dataverse as you?"
     assert await page.is_visible("#identity-mark") and await page.is_visible("#abilities")
     assert await check_page(page, label, "1-consent") == []
     if keyboard:
