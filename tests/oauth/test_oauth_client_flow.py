@@ -12,8 +12,8 @@ from .conftest import CLIENT_REDIRECT, Browser
 from .official_client import MemoryTokenStorage, call_whoami, official_client
 
 
-def oauth_provider(server, storage: MemoryTokenStorage, browser: Browser):
-    return official_client(server, storage, browser, redirect_uri=CLIENT_REDIRECT)
+def oauth_provider(server, storage: MemoryTokenStorage, browser: Browser, *, username: str = "alice"):
+    return official_client(server, storage, browser, redirect_uri=CLIENT_REDIRECT, username=username)
 
 
 async def test_official_client_signs_in_calls_a_tool_as_alice_and_refreshes(server):
