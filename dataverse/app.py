@@ -3,6 +3,7 @@
     POST /mcp                          MCP (stateless, JSON responses) behind the bearer check; GET /mcp answers 405
     /.well-known/*, /register, /authorize, /consent, /oauth/callback, /token, /revoke    the OAuth proxy (oauth/)
     /health                            configuration and storage reachability, nothing secret
+    /                                  the landing page for a person (landing.py)
     extra routes                       in sandbox mode, the sandbox Dataverse and Entra ID (passed in by the caller)
 
 Outages answer 503 or a tool error that says so, never 500 or 401 (see dataverse/outages.py).
@@ -31,6 +32,7 @@ from starlette.types import ASGIApp
 
 from dataverse import jobs
 from dataverse.jsonrpc_guard import JsonRpcEnvelopeGuard
+from dataverse.landing import landing_endpoint
 from dataverse.oauth.entra import EntraApi, EntraClient
 from dataverse.oauth.guard import transport_security_settings
 from dataverse.oauth.routes import create_oauth
@@ -61,6 +63,7 @@ class AppDeps:
     extra_routes: Sequence[BaseRoute] = field(default_factory=tuple)  # sandbox mounts
     schedule_expiry: Schedule | None = None  # Azure: a durable timer; else in-process
     clock: Callable[[], float] | None = None
+    sandbox: bool = False  # the pages a person sees carry the sandbox banner
 
 
 def entra_client_from_settings(settings: Settings) -> EntraClient:
@@ -132,7 +135,7 @@ def build_app(settings: Settings, deps: AppDeps | None = None) -> ASGIApp:
     store = deps.store or jobs.store_from_settings(settings)
     entra = deps.entra or entra_client_from_settings(settings)
     clock = deps.clock or time.time
-    oauth = create_oauth(settings, store=store, entra=entra, clock=clock)
+    oauth = create_oauth(settings, store=store, entra=entra, clock=clock, sandbox=deps.sandbox)
     http = deps.http or create_http_client(timeout=settings.dataverse_timeout_seconds)
     schedule_expiry, in_process_expiry = _expiry_scheduling(deps.schedule_expiry, store, clock)
     tool_deps = ToolDeps(
@@ -170,6 +173,7 @@ def build_app(settings: Settings, deps: AppDeps | None = None) -> ASGIApp:
 
     routes: list[BaseRoute] = [
         Route("/health", _health_endpoint(store), methods=["GET"]),
+        Route("/", landing_endpoint(settings, oauth.branding, store), methods=["GET"]),
         Route("/mcp", _mcp_get_not_allowed, methods=["GET"]),
         *oauth.routes,
         *deps.extra_routes,

@@ -17,6 +17,7 @@ from dataverse.oauth.models import (
     AuthTransaction,
     ClientRecord,
     Grant,
+    RateWindowCount,
     RefreshTokenRecord,
     UpstreamAuthState,
 )
@@ -39,6 +40,7 @@ class OAuthRepository:
         self.grants = self._collection("grants", Grant)
         self.refresh_tokens = self._collection("refresh_tokens", RefreshTokenRecord)
         self.access_tokens = self._collection("access_tokens", AccessTokenRecord)
+        self.rate_limits = self._collection("rate_limits", RateWindowCount)
 
     def _collection(self, kind: str, model: type[ModelT]) -> TypedCollection[ModelT]:
         return TypedCollection(self._store.collection(COLLECTIONS[kind]), model, clock=self._clock)

@@ -95,6 +95,7 @@ def create_sandbox_runtime(
         entra=entra,
         extra_routes=[Mount(SANDBOX_DATAVERSE_PATH, app=dataverse_app), Mount(SANDBOX_ENTRA_MOUNT_PATH, app=entra_app)],
         clock=clock,
+        sandbox=True,
     )
     return SandboxRuntime(
         settings=sandbox_settings, deps=deps, organization=organization, entra_registry=registry,

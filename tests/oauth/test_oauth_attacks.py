@@ -108,7 +108,7 @@ async def test_consent_page_names_the_client_and_cannot_be_framed(server):
     page, fields = await browser.open_consent(authorize_url(server.base_url, client_id, s256("v" * 50)))
     assert page.status_code == 200
     assert "Attack Test Client" in page.text and "localhost:3030" in page.text and "MCP.Access" in page.text
-    assert "sandbox" in page.text
+    assert "Sandbox mode." in page.text
     assert page.headers["x-frame-options"] == "DENY"
     assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
     assert browser.cookies.get("__Host-dv_browser")
