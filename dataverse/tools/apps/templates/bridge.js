@@ -139,6 +139,11 @@ const h = (tag, attributes, ...children) => {
   return element;
 };
 
+// Replaces an element's children, leaving out the absent ones (null, undefined, false, 0 from `list.length && ...`).
+function fill(element, ...children) {
+  element.replaceChildren(...children.flat().filter(Boolean));
+}
+
 const locale = () => Bridge.state.hostContext.locale || undefined;
 
 function formatNumber(value) {
@@ -208,7 +213,7 @@ function recordUrl(table, id) {
   return base + "/main.aspx?pagetype=entityrecord&etn=" + encodeURIComponent(table) + "&id=" + encodeURIComponent(id);
 }
 
-// A link that the host opens (never window.open: the sandbox has no popups).
+// A link that the host opens: the sandboxed frame may not open windows or navigate away itself.
 function hostLink(url, text, label) {
   return h("a", {
     href: url, class: "link", "aria-label": label,
@@ -226,5 +231,5 @@ function showNotice(text) {
 
 function showError(error) {
   const app = document.getElementById("app");
-  app.replaceChildren(h("p", { class: "error", role: "alert" }, String((error && error.message) || error)));
+  fill(app, h("p", { class: "error", role: "alert" }, String((error && error.message) || error)));
 }
