@@ -19,7 +19,8 @@ from dataverse.tools.apps.templates import render_widget
 from dataverse.tools.apps.widgets import WIDGETS
 
 APPS_SETTINGS: dict[str, Any] = {"mimeTypes": [APP_MIME_TYPE]}
-NO_DOMAINS_CSP: dict[str, list[str]] = {"connectDomains": [], "resourceDomains": [], "frameDomains": [], "baseUriDomains": []}
+NO_DOMAINS_CSP: dict[str, list[str]] = {
+    "connectDomains": [], "resourceDomains": [], "frameDomains": [], "baseUriDomains": []}
 NO_DOMAINS_OPENAI_CSP: dict[str, list[str]] = {"connect_domains": [], "resource_domains": [], "frame_domains": []}
 
 
