@@ -121,6 +121,21 @@ async def test_the_chart_reads_the_text_content_when_structured_content_is_strip
             await widget.screenshot("chart-pipeline-by-month-text-only-360")
 
 
+async def test_the_chart_of_a_report_of_records_draws_one_bar_per_record_within_500_px():
+    async with sandbox() as dataverse:
+        html = await dataverse.widget_html(CHART_URI)
+        result = await dataverse.call("run_report", {"name": "my-open-opportunities"})
+        rows = result["structuredContent"]["rows"]
+        assert len(rows) > 20
+        async with widget_host(html, tool_name="run_report") as host:
+            widget = await host.open(result, theme=CLAUDE_LIKE_LIGHT, tool_input={"name": "my-open-opportunities"})
+            await widget.wait_for(".bar-row")
+            assert await bars(widget) == [(row["name"], row["estimatedvalue"]) for row in rows]
+            await widget.settle()
+            await widget.assert_well_behaved()
+            await widget.screenshot("chart-my-open-opportunities-light")
+
+
 async def test_the_chart_follows_the_host_theme_when_it_changes():
     async with sandbox() as dataverse:
         html = await dataverse.widget_html(CHART_URI)
@@ -170,12 +185,13 @@ async def test_the_grid_shows_the_rows_and_fetches_the_next_page_through_the_hos
                 await widget.page.close()
 
 
-async def test_the_grid_sorts_by_a_column_from_the_keyboard():
+async def test_the_grid_sorts_a_full_page_by_a_column_from_the_keyboard_within_500_px():
     async with sandbox() as dataverse:
         html = await dataverse.widget_html(GRID_URI)
-        arguments = {"table": "opportunity", "select": GRID_COLUMNS, "top": 8}
+        arguments = {"table": "opportunity", "select": GRID_COLUMNS}  # the default page: 50 rows
         result = await dataverse.call("query_records", arguments)
         values = [row["estimatedvalue"] for row in result["structuredContent"]["rows"]]
+        assert len(values) == 50
         async with widget_host(html, tool_name="query_records") as host:
             widget = await host.open(result, theme=CLAUDE_LIKE_LIGHT, tool_input=arguments)
             await widget.wait_for("tbody tr")
