@@ -6,6 +6,7 @@ PY := $(VENV)/bin/python
 PORT ?= 7071
 AZURITE_VERSION := 3.35.0
 AZURITE := .tools/node_modules/.bin/azurite-table
+# Browser tests: Debian's Chromium driven by Playwright (never a downloaded browser) and axe-core for accessibility.
 AXE_VERSION := 4.14.1
 AXE := .tools/node_modules/axe-core/axe.min.js
 CHROMIUM ?= /usr/bin/chromium
@@ -34,7 +35,7 @@ $(CHROMIUM):
 	$$SUDO apt-get update -qq >/dev/null && \
 	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null
 
-browser: $(AXE) $(CHROMIUM)
+browser: venv $(AXE) $(CHROMIUM)
 
 run: venv
 	PORT=$(PORT) $(PY) -m dataverse serve

@@ -9,6 +9,7 @@ from typing import Any
 from mcp.server.mcpserver import MCPServer
 
 from dataverse import __version__
+from dataverse.tools.apps import advertise_apps_on_initialize, apps_extension
 from dataverse.tools.kit.context import ToolDeps, ToolRuntime
 from dataverse.tools.kit.registry import ToolGroup, build_tools, install_extensions
 from dataverse.tools.kit.server import DataverseMCPServer
@@ -46,6 +47,8 @@ def build_mcp_server(deps: ToolDeps, **mcp_server_kwargs: Any) -> MCPServer:
     mcp_server_kwargs.setdefault("version", __version__)
     runtime = ToolRuntime(deps)
     groups = tool_groups()
-    server = DataverseMCPServer(tools=build_tools(groups, runtime), audit=runtime.audit, **mcp_server_kwargs)
+    server = DataverseMCPServer(tools=build_tools(groups, runtime), audit=runtime.audit,
+                                extensions=[apps_extension(runtime.environments)],
+                                middleware=[advertise_apps_on_initialize], **mcp_server_kwargs)
     install_extensions(groups, server, runtime)
     return server

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
+from dataverse.tools.apps import CARD_URI, GRID_URI
 from dataverse.tools.kit.context import ToolCall
 from dataverse.tools.kit.cursor import FetchXmlCursor, ODataCursor
 from dataverse.tools.kit.errors import (
@@ -52,7 +53,7 @@ class RecordResult(ResultModel):
     record: dict[str, Any]
 
 
-@group.tool(title="Query records", annotations=READ_ONLY, alone=("cursor",), description=(
+@group.tool(title="Query records", annotations=READ_ONLY, alone=("cursor",), widget=GRID_URI, description=(
     "Rows of one table by OData filter, columns, order and expand, a page at a time; more=true comes with a "
     "cursor."))
 async def query_records(
@@ -108,7 +109,7 @@ async def query_records(
     )
 
 
-@group.tool(title="Get a record", annotations=READ_ONLY,
+@group.tool(title="Get a record", annotations=READ_ONLY, widget=CARD_URI,
             description="One record by table and id; without select, its business columns that have values.")
 async def get_record(call: ToolCall, table: TableName, id: RecordId, select: Columns = None) -> RecordResult:
     record_id = record_id_argument(id)
