@@ -120,6 +120,8 @@ class Settings(BaseSettings):
         default_factory=lambda: ["account", "contact", "opportunity", "lead"],
         description="Tables searched by `search` when Dataverse search is not available.",
     )
+    model_driven_app_id: str = Field(
+        "", description="The model-driven app (appmodule id) record links open in; empty: the user's default app.")
     confirm_token_ttl_seconds: int = Field(120, description="Lifetime of a delete confirmation token.")
 
     # --- operations --------------------------------------------------------------------------------------------------

@@ -34,6 +34,9 @@ param allowedRedirectUris string
 param extraRedirectUris string = ''
 
 @maxLength(80)
+@description('The model-driven app (appmodule id) record links open in; empty: the user\'s default app (MODEL_DRIVEN_APP_ID).')
+param modelDrivenAppId string = ''
+
 @description('Organisation name shown on the consent, sign-in and landing pages (BRANDING_NAME).')
 param brandingName string = ''
 
@@ -217,6 +220,7 @@ var appSettings = {
   CLIENT_REGISTRATION_TTL_SECONDS: string(clientRegistrationTtlSeconds)
   ALLOWED_REDIRECT_URIS: allowedRedirectUris
   EXTRA_REDIRECT_URIS: extraRedirectUris
+  MODEL_DRIVEN_APP_ID: modelDrivenAppId
   BRANDING_NAME: brandingName
   BRANDING_LOGO_URL: brandingLogoUrl
   BRANDING_ACCENT_COLOR: brandingAccentColor

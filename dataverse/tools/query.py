@@ -11,7 +11,7 @@ from pydantic import Field
 
 from dataverse.tools.apps import CARD_URI, GRID_URI
 from dataverse.tools.kit.context import ToolCall
-from dataverse.tools.kit.cursor import FetchXmlCursor, ODataCursor
+from dataverse.tools.kit.cursor import FetchXmlCursor, ODataCursor, wrong_tool_error
 from dataverse.tools.kit.errors import (
     InvalidArgumentError,
     InvalidFetchXmlQueryError,
@@ -26,6 +26,7 @@ from dataverse.tools.schema.lookup import enforce_expand_policy, get_table, reso
 from dataverse.tools.schema.navigation import expand_errors
 from dataverse.tools.schema.selection import columns_by_name, is_business_column, resolve_selection
 from dataverse.tools.values.filters import filter_context, needs_metadata, translate_filter
+from dataverse.tools.values.links import record_link_template, record_url
 from dataverse.tools.values.shaping import shape_row, shape_rows
 from dataverse.webapi.errors import BadRequestError
 from dataverse.webapi.fetchxml import entity_name, validate_fetch_xml, with_paging
@@ -46,11 +47,13 @@ class RowsResult(ResultModel):
     more: bool = Field(description="True when there is another page: call again with `cursor`.")
     cursor: str | None = Field(None, description="Pass alone to the same tool to get the next page.")
     translated: list[str] | None = Field(None, description="Comparisons the filter was rewritten into, exactly.")
+    link: str | None = Field(None, description="Opens a row: put its id in place of {id}.")
 
 
 class RecordResult(ResultModel):
     table: str
     record: dict[str, Any]
+    url: str
 
 
 @group.tool(title="Query records", annotations=READ_ONLY, alone=("cursor",), widget=GRID_URI, description=(
@@ -73,7 +76,7 @@ async def query_records(
     if cursor:
         position = call.runtime.cursors.decode(cursor, user=call.user, environment=call.environment)
         if not isinstance(position, ODataCursor):
-            raise InvalidArgumentError("This cursor came from fetchxml_query; pass it to fetchxml_query instead.")
+            raise wrong_tool_error(position)
         metadata = await resolve_columns(call, position.table)
         summary = metadata.table
         with dataverse_errors(table=summary.logical_name):
@@ -106,6 +109,7 @@ async def query_records(
     return RowsResult(
         table=summary.logical_name, rows=shape_rows(page.rows, columns_by_name(metadata)), count=page.count,
         more=next_cursor is not None, cursor=next_cursor, translated=translated or None,
+        link=record_link_template(call, summary.logical_name),
     )
 
 
@@ -121,7 +125,8 @@ async def get_record(call: ToolCall, table: TableName, id: RecordId, select: Col
     record = shape_row(raw, columns_by_name(metadata))
     if wire is None:
         record = {key: value for key, value in record.items() if is_business_column(key.removesuffix("_local"))}
-    return RecordResult(table=summary.logical_name, record=record)
+    return RecordResult(table=summary.logical_name, record=record,
+                        url=record_url(call, summary.logical_name, record_id))
 
 
 @group.tool(title="FetchXML query", annotations=READ_ONLY, alone=("cursor",), description=(
@@ -137,7 +142,7 @@ async def fetchxml_query(
     if cursor:
         position = call.runtime.cursors.decode(cursor, user=call.user, environment=call.environment)
         if not isinstance(position, FetchXmlCursor):
-            raise InvalidArgumentError("This cursor came from query_records; pass it to query_records instead.")
+            raise wrong_tool_error(position)
         original, entity_set, page_number, page_size = (position.fetch_xml, position.entity_set, position.page,
                                                         position.page_size)
         with dataverse_errors():
@@ -174,7 +179,14 @@ async def fetchxml_query(
                            page_size=page_size, paging_cookie=page.paging_cookie),
             user=call.user, environment=call.environment,
         )
-    return RowsResult(table=table_name, rows=shape_rows(page.rows), more=next_cursor is not None, cursor=next_cursor)
+    rows = shape_rows(page.rows)
+    link = record_link_template(call, table_name) if root_is_plain(original) else None
+    return RowsResult(table=table_name, rows=rows, more=next_cursor is not None, cursor=next_cursor, link=link)
+
+
+def root_is_plain(fetch_xml: str) -> bool:
+    """Rows of a non-aggregate query are records of the entity (links apply); aggregate rows are groups."""
+    return validate_fetch_xml(fetch_xml).get("aggregate", "").lower() != "true"
 
 
 def _int_attribute(text: str | None, *, default: int, low: int, high: int, name: str) -> int:

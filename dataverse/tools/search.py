@@ -108,7 +108,7 @@ async def fetch(
     title = str(row.get(summary.primary_name or "") or f"{summary.display_name or summary.logical_name} record")
     return text_result({
         "id": f"{summary.logical_name}:{record_id}", "title": title, "text": render_record(row, metadata),
-        "url": record_url(call.environment, summary.logical_name, record_id),
+        "url": record_url(call, summary.logical_name, record_id),
         "metadata": {"table": summary.logical_name, "table_display_name": summary.display_name,
                      "environment": call.environment,
                      **({"modifiedon": row["modifiedon"]} if row.get("modifiedon") else {})},
@@ -147,7 +147,7 @@ async def _dataverse_search(call: ToolCall, text: str, tables: list[TableSummary
             continue  # never surface a table the policy hides, whatever search returns
         title = hit.attributes.get(table.primary_name or "") or f"{table.display_name or table.logical_name}"
         results.append({"id": f"{table.logical_name}:{hit.id}", "title": str(title),
-                        "url": record_url(call.environment, table.logical_name, hit.id)})
+                        "url": record_url(call, table.logical_name, hit.id)})
     return results
 
 
@@ -171,7 +171,7 @@ async def _name_search(call: ToolCall, text: str, tables: list[TableSummary]) ->
                 record_id = str(row.get(table.primary_id, "")).lower()
                 key = f"{table.logical_name}:{record_id}"
                 found.setdefault(key, (rank, title.lower(), {
-                    "id": key, "title": title, "url": record_url(call.environment, table.logical_name, record_id)}))
+                    "id": key, "title": title, "url": record_url(call, table.logical_name, record_id)}))
     return [result for _, _, result in sorted(found.values(), key=lambda item: (item[0], item[1]))]
 
 

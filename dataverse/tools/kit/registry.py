@@ -171,8 +171,9 @@ def install_extensions(groups: Sequence[ToolGroup[Any]], server: MCPServer, runt
 
 
 def widget_meta(resource_uri: str) -> dict[str, Any]:
-    """A tool's `_meta` naming its MCP Apps widget, in the standard key and ChatGPT's mirror of it."""
-    return {"ui": {"resourceUri": resource_uri}, "openai/outputTemplate": resource_uri}
+    """A tool's `_meta` naming its MCP Apps widget. ChatGPT reads the standard key; its legacy mirror
+    (`openai/outputTemplate`) is optional and would cost every conversation its bytes in tools/list."""
+    return {"ui": {"resourceUri": resource_uri}}
 
 
 def _make_tool(spec: ToolSpec, runtime: ToolRuntime, state: Any) -> Tool:

@@ -91,8 +91,7 @@ async def test_the_tools_that_show_their_results_in_a_widget_declare_it():
     assert declared == DECLARED
     for tool in tools:
         if tool.name in DECLARED:
-            assert tool.meta == {"ui": {"resourceUri": DECLARED[tool.name]},
-                                 "openai/outputTemplate": DECLARED[tool.name]}
+            assert tool.meta == {"ui": {"resourceUri": DECLARED[tool.name]}}
 
 
 async def test_initialize_advertises_the_apps_extension_on_the_2025_11_25_handshake():
