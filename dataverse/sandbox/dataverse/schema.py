@@ -1,5 +1,6 @@
-"""The sample CRM schema of the sandbox Dataverse: twelve tables as `model.Table`, with their choice options, lookups
-and the ManyToOne/OneToMany relationships (navigation property names and cascade behaviour) Dataverse gives them.
+"""The sample CRM schema of the sandbox Dataverse: the sales tables (here), the timeline tables (schema_timeline) and
+the system tables (schema_system) as `model.Table`, with their choice options, lookups, auditing flags and the
+ManyToOne/OneToMany relationships (navigation property names and cascade behaviour) Dataverse gives them.
 
 `build_schema()` returns the tables keyed by logical name; it is pure and cheap, so each organisation builds its own.
 """
@@ -26,8 +27,13 @@ from dataverse.sandbox.dataverse.schema_columns import (
     versionnumber,
 )
 from dataverse.sandbox.dataverse.schema_relationships import REGARDING_TARGETS, list_relationships
+from dataverse.sandbox.dataverse.schema_system import system_relationships, system_tables
+from dataverse.sandbox.dataverse.schema_timeline import timeline_relationships, timeline_tables
 
-ACTIVITY_TABLES = ("appointment", "task", "phonecall")
+ACTIVITY_TABLES = ("appointment", "task", "phonecall", "email")
+# EntityDefinitions.IsAuditEnabled: the tables whose changes are recorded (when the organisation audits at all).
+AUDITED_TABLES = frozenset({"account", "contact", "opportunity", "lead", "appointment", "task", "phonecall", "email",
+                            "annotation", "systemuser", "team", "businessunit", "userquery"})
 
 INDUSTRY_OPTIONS = (
     Option(1, "Accounting"),
@@ -62,6 +68,7 @@ def _activity_columns(table: str, extra: tuple[Column, ...], states: tuple[Optio
         datetime_column("scheduledstart", "Start Time"),
         datetime_column("scheduledend", "Due" if table == "task" else "End Time"),
         datetime_column("actualend", "Actual End", create=True),
+        datetime_column("sortdate", "Sort Date"),
         choice("prioritycode", "Priority", PRIORITY_OPTIONS),
         text("activitytypecode", "Activity Type", max_length=64, create=False, update=False, kind="EntityName"),
         *extra,
@@ -198,12 +205,24 @@ def _tables() -> list[Table]:
         ),
         is_activity=True,
     )
-    activitypointer = Table(
+    email = Table(
+        "email", "emails", "Email", "Email Messages", "activityid", "subject",
+        _activity_columns(
+            "email",
+            (boolean("directioncode", "Direction", true_label="Outgoing", false_label="Incoming"),),
+            (Option(0, "Open"), Option(1, "Completed"), Option(2, "Canceled")),
+            (Option(1, "Draft", 0), Option(8, "Failed", 0), Option(2, "Completed", 1), Option(3, "Sent", 1),
+             Option(4, "Received", 1), Option(6, "Pending Send", 1), Option(7, "Sending", 1),
+             Option(5, "Canceled", 2)),
+        ),
+        is_activity=True,
+    )
+    activitypointer = Table(  # read-only: the union of the activity tables, projected onto these columns
         "activitypointer", "activitypointers", "Activity", "Activities", "activityid", "subject",
         _activity_columns(
             "activitypointer", (),
             (Option(0, "Open"), Option(1, "Completed"), Option(2, "Canceled"), Option(3, "Scheduled")),
-            (),
+            (Option(1, "Open", 0), Option(2, "Completed", 1), Option(3, "Canceled", 2), Option(4, "Scheduled", 3)),
         ),
     )
     systemuser = Table(
@@ -263,16 +282,17 @@ def _tables() -> list[Table]:
         ),
         ownership="OrganizationOwned",
     )
-    return [account, contact, opportunity, lead, appointment, task, phonecall, activitypointer, systemuser,
-            businessunit, team, usersettings]
+    return [account, contact, opportunity, lead, appointment, task, phonecall, email, activitypointer, systemuser,
+            businessunit, team, usersettings, *timeline_tables(), *system_tables()]
 
 
 def build_schema() -> dict[str, Table]:
     """The sandbox tables keyed by logical name, with relationships filled in on both ends."""
-    tables = {table.logical_name: table for table in _tables()}
+    tables = {table.logical_name: dataclasses.replace(table, audit_enabled=table.logical_name in AUDITED_TABLES)
+              for table in _tables()}
     many_to_one: dict[str, list[ManyToOne]] = {name: [] for name in tables}
     one_to_many: dict[str, list[OneToMany]] = {name: [] for name in tables}
-    for rel in list_relationships(tables):
+    for rel in [*list_relationships(tables), *timeline_relationships(tables), *system_relationships(tables)]:
         referenced = tables[rel.referenced_entity]
         many_to_one[rel.referencing_entity].append(ManyToOne(
             rel.schema_name, rel.referencing_attribute, rel.referenced_entity, referenced.primary_id,

@@ -56,7 +56,7 @@ def list_relationships(tables: dict[str, Table]) -> list[Relationship]:
                       "lk_teambase_administratorid", "Restrict"),
     ]
     plural = {"account": "Account", "contact": "Contact", "opportunity": "Opportunity", "lead": "Lead"}
-    activity_plural = {"appointment": "Appointments", "task": "Tasks", "phonecall": "Phonecalls",
+    activity_plural = {"appointment": "Appointments", "task": "Tasks", "phonecall": "Phonecalls", "email": "Emails",
                        "activitypointer": "ActivityPointers"}
     for activity, suffix in activity_plural.items():
         for target in REGARDING_TARGETS:

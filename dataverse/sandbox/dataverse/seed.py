@@ -15,6 +15,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 
 from dataverse.sandbox.dataverse.model import LookupValue, Row
+from dataverse.sandbox.dataverse.row_rules import STEP_NAMES
 from dataverse.sandbox.dataverse.state import SandboxOrganization
 from dataverse.sandbox.users import ALICE, BOB, CAROL, SANDBOX_TEAM_ID, SANDBOX_USERS
 
@@ -34,7 +35,6 @@ LAST_NAMES = ("Alvarez", "Brennan", "Costa", "Dubois", "Eriksen", "Fischer", "Ga
 JOB_TITLES = ("CEO", "CFO", "Purchasing Manager", "IT Director", "Operations Lead", "Buyer", "VP Sales")
 CITIES = (("Seattle", "United States"), ("New York", "United States"), ("London", "United Kingdom"),
           ("Berlin", "Germany"), ("Paris", "France"), ("Toronto", "Canada"), ("Sydney", "Australia"))
-STEP_NAMES = ("1-Qualify", "2-Develop", "3-Propose", "4-Close")
 OPEN_STATUS = (1, 1, 1, 2)
 
 

@@ -8,6 +8,7 @@ import uuid
 
 from starlette.responses import Response
 
+from dataverse.sandbox.dataverse.activity_parties import pop_activity_parties, replace_activity_parties
 from dataverse.sandbox.dataverse.context import RequestContext, json_response
 from dataverse.sandbox.dataverse.model import LookupValue, Row, SandboxError, Table
 from dataverse.sandbox.dataverse.payload import check_required, settle_state, values_from_payload
@@ -70,8 +71,11 @@ def _insert(ctx: RequestContext, table: Table, values: Row, row_id: str | None) 
 
 async def create_record(ctx: RequestContext, table: Table) -> Response:
     body = await ctx.json_body()
+    parties = pop_activity_parties(ctx.dataset, table, body)
     values = values_from_payload(ctx.dataset, table, body, creating=True)
     row = _insert(ctx, table, values, None)
+    if parties is not None:
+        replace_activity_parties(ctx.org, table, str(row[table.primary_id]), parties)
     return _written(ctx, table, row, created=True)
 
 
@@ -103,9 +107,12 @@ async def update_record(ctx: RequestContext, table: Table, key: str) -> Response
     if existing is not None and not readable:
         raise not_found(table, row_id)
     _check_if_match(ctx, table, existing, row_id)
+    parties = pop_activity_parties(ctx.dataset, table, body)
     if existing is None:  # PATCH is an upsert
         values = values_from_payload(ctx.dataset, table, body, creating=True)
         row = _insert(ctx, table, values, row_id)
+        if parties is not None:
+            replace_activity_parties(ctx.org, table, row_id, parties)
         return _written(ctx, table, row, created=True)
     ctx.dataset.require_write(table, existing)
     values = values_from_payload(ctx.dataset, table, body, creating=False)
@@ -124,6 +131,8 @@ async def update_record(ctx: RequestContext, table: Table, key: str) -> Response
     if "modifiedby" in table.columns:
         updated["modifiedby"] = LookupValue("systemuser", ctx.dataset.caller.user_id)
     row = ctx.org.put_row(table.logical_name, updated)
+    if parties is not None:
+        replace_activity_parties(ctx.org, table, row_id, parties)
     return _written(ctx, table, row, created=False)
 
 
