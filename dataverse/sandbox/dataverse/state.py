@@ -53,7 +53,7 @@ class SandboxOrganization:
         self.rows["organization"][self.organization_id] = {
             "organizationid": self.organization_id, "name": "Sandbox", "isauditenabled": True,
             "auditretentionperiodv2": 30, "isuseraccessauditenabled": False, "createdon": self.now(),
-            "modifiedon": self.now(), "versionnumber": self.next_version(),
+            "modifiedon": self.now(), "versionnumber": 1_479_999,
         }
 
     # --- time ----------------------------------------------------------------------------------------------------
