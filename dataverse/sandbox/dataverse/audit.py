@@ -29,19 +29,33 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from dataverse.sandbox.dataverse.metadata import column_number
 from dataverse.sandbox.dataverse.model import LookupValue, Row, Table
 
-if TYPE_CHECKING:
-    from dataverse.sandbox.dataverse.state import SandboxOrganization
-
-CREATE, UPDATE, DELETE, ACTIVATE, DEACTIVATE, ASSIGN, SET_STATE = 1, 2, 3, 4, 5, 13, 41
+CREATE, UPDATE, DELETE, ACTIVATE, DEACTIVATE, ASSIGN, SET_STATE, WIN, LOSE = 1, 2, 3, 4, 5, 13, 41, 44, 45
 OPERATIONS = {CREATE: 1, DELETE: 3}  # every other action is an Update operation
 _ACTING_USER: ContextVar[str | None] = ContextVar("sandbox_dataverse_acting_user", default=None)
 _SEED_NAMESPACE = uuid.UUID("2f7d7c55-0d9e-4d5c-9a4b-5d1e0a7b0a11")
 _STATE_COLUMNS = ("statecode", "statuscode")
+
+
+def audited_values(table: Table, row: Row, names: list[str] | None = None) -> dict[str, Any]:
+    """The row's non-null values of its audited columns (of `names` only, when given)."""
+    wanted = names if names is not None else [name for name, column in table.columns.items() if column.audit_enabled]
+    return {name: row[name] for name in wanted if row.get(name) is not None}
+
+
+class Organization(Protocol):
+    """What the log needs of the organisation (state.SandboxOrganization)."""
+
+    organization_id: str
+    rows: dict[str, dict[str, Row]]
+
+    def now(self) -> datetime: ...
+
+    def get_row(self, logical_name: str, row_id: str) -> Row | None: ...
 
 
 @dataclass(frozen=True)
@@ -62,7 +76,7 @@ class AuditEntry:
 class AuditLog:
     """The organisation's audit log (rows in the `audit` table, details here)."""
 
-    def __init__(self, org: SandboxOrganization):
+    def __init__(self, org: Organization):
         self._org = org
         self._entries: dict[str, AuditEntry] = {}
         self._used_stamps: set[datetime] = set()
@@ -98,9 +112,10 @@ class AuditLog:
             return
         target = LookupValue(table.logical_name, str(new[table.primary_id]))
         if old is None:
-            self.record(table, target, action or CREATE, user_id=user_id, new=self._values(table, new))
+            self.record(table, target, action or CREATE, user_id=user_id, new=audited_values(table, new))
             return
-        changed = [name for name in self._audited_columns(table) if old.get(name) != new.get(name)]
+        changed = [name for name, column in table.columns.items()
+                   if column.audit_enabled and old.get(name) != new.get(name)]
         if not changed:
             return
         transaction = str(uuid.uuid4())
@@ -118,14 +133,14 @@ class AuditLog:
                 groups.insert(0, (UPDATE, rest))
         for group_action, names in groups:
             self.record(table, target, group_action, user_id=user_id, transaction_id=transaction,
-                        old=self._pick(old, names), new=self._pick(new, names))
+                        old=audited_values(table, old, names), new=audited_values(table, new, names))
 
     def record_delete(self, table: Table, old: Row) -> None:
         user_id = _ACTING_USER.get()
         if user_id is None or not self._audits(table):
             return
         target = LookupValue(table.logical_name, str(old[table.primary_id]))
-        self.record(table, target, DELETE, user_id=user_id, old=self._values(table, old))
+        self.record(table, target, DELETE, user_id=user_id, old=audited_values(table, old))
 
     def record(self, table: Table, target: LookupValue, action: int, *, user_id: str, when: datetime | None = None,
                old: dict[str, Any] | None = None, new: dict[str, Any] | None = None,
@@ -161,17 +176,6 @@ class AuditLog:
     # --- helpers -------------------------------------------------------------------------------------------------
     def _audits(self, table: Table) -> bool:
         return self.enabled and table.audit_enabled
-
-    @staticmethod
-    def _audited_columns(table: Table) -> list[str]:
-        return [name for name, column in table.columns.items() if column.audit_enabled]
-
-    def _values(self, table: Table, row: Row) -> dict[str, Any]:
-        return self._pick(row, self._audited_columns(table))
-
-    @staticmethod
-    def _pick(row: Row, names: list[str]) -> dict[str, Any]:
-        return {name: row[name] for name in names if row.get(name) is not None}
 
     @staticmethod
     def _state_action(table: Table, row: Row) -> int:

@@ -4,7 +4,8 @@ always hold data.
 
 Guarantees the tests and demos lean on: alice and bob each own several open opportunities closing this month; some
 accounts are called "Contoso ..." and have contacts; some accounts owned by carol are shared (read-only) with the
-sales team; some accounts have activities only older than 30 days.
+sales team; some accounts have activities only older than 30 days. The timeline (activities on opportunities and
+contacts, parties, notes: seed_timeline), the views (seed_views) and the change history (seed_history) follow.
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ from datetime import date, timedelta
 
 from dataverse.sandbox.dataverse.model import LookupValue, Row
 from dataverse.sandbox.dataverse.row_rules import STEP_NAMES
+from dataverse.sandbox.dataverse.seed_history import seed_history
 from dataverse.sandbox.dataverse.seed_support import at, new_id, stamp, user_ref
+from dataverse.sandbox.dataverse.seed_timeline import seed_timeline
+from dataverse.sandbox.dataverse.seed_views import seed_views
 from dataverse.sandbox.dataverse.state import SandboxOrganization
 from dataverse.sandbox.users import ALICE, BOB, CAROL, SANDBOX_TEAM_ID, SANDBOX_USERS
 
@@ -221,3 +225,6 @@ def seed_organization(org: SandboxOrganization, rng: random.Random) -> None:
     _seed_opportunities(org, rng, accounts)
     _seed_leads(org, rng, accounts)
     _seed_activities(org, rng, accounts)
+    seed_timeline(org, rng)  # draws after everything above, so the data above keeps its values
+    seed_views(org)
+    seed_history(org)
