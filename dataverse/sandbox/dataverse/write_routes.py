@@ -14,16 +14,14 @@ from dataverse.sandbox.dataverse.model import LookupValue, Row, SandboxError, Ta
 from dataverse.sandbox.dataverse.payload import check_required, settle_state, values_from_payload
 from dataverse.sandbox.dataverse.record_routes import entity_body, resolve_key, single_options
 from dataverse.sandbox.dataverse.security import PRIVILEGE_DENIED, SecuredDataset, not_found
+from dataverse.sandbox.dataverse.table_messages import require_supported
 
 VERSION_MISMATCH = "0x80060882"
 DUPLICATE = "0x80040237"
-READ_ONLY_TABLES = frozenset({"activitypointer"})
 
 
 def _require_create(dataset: SecuredDataset, table: Table) -> None:
-    if table.logical_name in READ_ONLY_TABLES:
-        raise SandboxError(400, "0x80040203", f"The '{table.logical_name}' entity cannot be created or updated "
-                                              "directly; use a specific activity entity instead.")
+    require_supported(table, "POST", has_key=False)  # activitypointer, activityparty, audit: not created directly
     if table.ownership != "UserOwned" and not dataset.caller.is_manager:
         raise SandboxError(403, PRIVILEGE_DENIED,
                            f"Principal user (Id={dataset.caller.user_id}, type=8) is missing prvCreate"
@@ -100,8 +98,7 @@ def _check_if_match(ctx: RequestContext, table: Table, row: Row | None, row_id: 
 async def update_record(ctx: RequestContext, table: Table, key: str) -> Response:
     row_id = resolve_key(ctx, table, key)
     body = await ctx.json_body()
-    if table.logical_name in READ_ONLY_TABLES:
-        _require_create(ctx.dataset, table)
+    require_supported(table, "PATCH", has_key=True)
     existing = ctx.org.get_row(table.logical_name, row_id)
     readable = existing is not None and ctx.dataset.can_read(table.logical_name, existing)
     if existing is not None and not readable:
@@ -163,13 +160,10 @@ def _delete_cascade(ctx: RequestContext, logical_name: str, row_id: str) -> None
 
 
 async def delete_record(ctx: RequestContext, table: Table, key: str) -> Response:
+    require_supported(table, "DELETE", has_key=True)
     row_id = resolve_key(ctx, table, key)
     row = ctx.dataset.get_or_404(table, row_id)
     logical_name = table.logical_name
-    if logical_name == "activitypointer":
-        logical_name = str(row["activitytypecode"])
-        table = ctx.org.table(logical_name)
-        row = ctx.dataset.get_or_404(table, row_id)
     ctx.dataset.require_write(table, row, access="DeleteAccess")
     if table.ownership != "UserOwned" and not ctx.dataset.caller.is_manager:
         raise SandboxError(403, PRIVILEGE_DENIED, f"Principal user (Id={ctx.dataset.caller.user_id}, type=8) is "
