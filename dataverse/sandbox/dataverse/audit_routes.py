@@ -24,7 +24,7 @@ from starlette.responses import Response
 
 from dataverse.sandbox.dataverse.audit_details import attribute_audit_detail
 from dataverse.sandbox.dataverse.context import RequestContext, json_response
-from dataverse.sandbox.dataverse.formatting import ASSOCIATED_NAVIGATION
+from dataverse.sandbox.dataverse.formatting import ASSOCIATED_NAVIGATION, FORMATTED
 from dataverse.sandbox.dataverse.model import SandboxError, Table
 from dataverse.sandbox.dataverse.privileges import READ_AUDIT_SUMMARY, READ_RECORD_AUDIT_HISTORY
 from dataverse.sandbox.dataverse.security import not_found
@@ -212,7 +212,13 @@ async def list_or_get_audits(ctx: RequestContext, table: Table, key: str | None)
 
 def _reshape(ctx: RequestContext, row: dict[str, Any]) -> dict[str, Any]:
     expanded = ctx.param("$expand") or ""
-    out = {key: value for key, value in row.items() if not key.endswith(f"@{ASSOCIATED_NAVIGATION}")}
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        if key.endswith(f"@{ASSOCIATED_NAVIGATION}"):
+            continue
+        if key == "objecttypecode" and value in ctx.org.tables and ctx.preferences.wants(FORMATTED):
+            out[f"objecttypecode@{FORMATTED}"] = ctx.org.tables[value].display_name  # e.g. "Contact"
+        out[key] = value
     for navigation in ("userid", "callinguserid"):
         if navigation in out and re.search(rf"\b{navigation}\b", expanded):
             out[navigation] = None  # documented: these expands always answer null

@@ -47,6 +47,7 @@ async def test_each_write_leaves_an_audit_row_with_the_documented_action(alice, 
         "Deactivate", "Assign", "Update", "Create"]
     assert all(row["_userid_value"] == ALICE.systemuser_id and row["objecttypecode"] == "account" for row in rows)
     assert all(row["_objectid_value@Microsoft.Dynamics.CRM.lookuplogicalname"] == "account" for row in rows)
+    assert all(row["objecttypecode@OData.Community.Display.V1.FormattedValue"] == "Account" for row in rows)
     assert not any(key.endswith("associatednavigationproperty") for row in rows for key in row)
     assert all(row["createdon"] == org.now().strftime("%Y-%m-%dT%H:%M:%SZ") for row in rows)
     numbers = {item["LogicalName"]: item["ColumnNumber"] for item in (await alice.get(
