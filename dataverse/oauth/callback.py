@@ -52,7 +52,7 @@ class CallbackEndpoint:
         found = await flow.repository.states.get(state_key) if state else None
         if found is None:
             return error_page(EXPIRED_MESSAGE)
-        pending = found[0]
+        pending = found.item
         try:
             _check_browser(flow, request, pending)
         except CookieError as error:
@@ -61,9 +61,10 @@ class CallbackEndpoint:
                 "This sign-in was started in another browser. Start the connection again from your app.",
                 status_code=403,
             )
-        pending = await flow.repository.states.consume(state_key)
-        if pending is None:
+        consumed = await flow.repository.states.consume(state_key)
+        if consumed is None:
             return error_page(EXPIRED_MESSAGE)
+        pending = consumed.item
         transaction = pending.transaction
 
         def fail(error: str, description: str) -> Response:

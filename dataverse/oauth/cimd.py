@@ -19,6 +19,7 @@ import logging
 import socket
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -133,7 +134,7 @@ class ClientMetadataFetcher:
             raise UnsafeClientMetadataUrlError(f"{host} resolves to a non-public address ({', '.join(unsafe)})")
         return str(addresses[0])
 
-    async def _fetch(self, url: str) -> dict:
+    async def _fetch(self, url: str) -> dict[str, Any]:
         host, port, _ = _check_url_shape(url)
         address = await self._pinned_address(host, port)
         parts = urlsplit(url)
@@ -173,7 +174,7 @@ class ClientMetadataFetcher:
             raise ClientMetadataError(f"client metadata at {url} is not a JSON object")
         return document
 
-    def _to_client(self, url: str, document: dict) -> OAuthClientInformationFull:
+    def _to_client(self, url: str, document: dict[str, Any]) -> OAuthClientInformationFull:
         if document.get("client_id") != url:
             raise ClientMetadataError("the document's client_id does not equal its URL")
         if document.get("client_secret") or document.get("client_secret_expires_at"):
@@ -182,7 +183,7 @@ class ClientMetadataFetcher:
         if method != "none":
             raise ClientMetadataError(f"token_endpoint_auth_method {method!r} is not supported for CIMD clients")
         redirect_uris = document.get("redirect_uris")
-        if not isinstance(redirect_uris, list) or not redirect_uris or not all(isinstance(u, str) for u in redirect_uris):
+        if not (isinstance(redirect_uris, list) and redirect_uris and all(isinstance(u, str) for u in redirect_uris)):
             raise ClientMetadataError("the document needs a non-empty redirect_uris list")
         disallowed = self._allow_list.first_disallowed(redirect_uris)
         if disallowed is not None:

@@ -15,13 +15,14 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import urlsplit
 
+from mcp.shared.auth import OAuthClientInformationFull
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from dataverse.oauth.crypto import TokenCipher, ValueSigner, hash_secret, new_secret
+from dataverse.oauth.entra import EntraApi
 from dataverse.oauth.errors import CookieError
 from dataverse.oauth.models import UpstreamAuthState
 from dataverse.oauth.pages import (
@@ -51,7 +52,7 @@ class BrowserFlow:
 
     repository: OAuthRepository
     provider: DataverseOAuthProvider
-    entra: Any  # dataverse.oauth.entra.EntraClient
+    entra: EntraApi
     signer: ValueSigner
     cipher: TokenCipher
     issuer: str
@@ -66,7 +67,7 @@ def _s256(verifier: str) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
 
 
-def _client_label(client: Any) -> str:
+def _client_label(client: OAuthClientInformationFull) -> str:
     if client.client_name:
         return client.client_name
     if client.client_id.startswith("https://"):
@@ -124,9 +125,10 @@ class ConsentEndpoints:
             logger.warning("consent POST refused: %s", error)
             return error_page("This approval did not come from the consent page. Start again from your app.",
                               status_code=403)
-        transaction = await flow.repository.transactions.consume(transaction_id)
-        if transaction is None:
+        consumed = await flow.repository.transactions.consume(transaction_id)
+        if consumed is None:
             return error_page(EXPIRED_MESSAGE)
+        transaction = consumed.item
         if form.get("decision") != "approve":
             return redirect_to_client(
                 transaction.redirect_uri, issuer=flow.issuer, status_code=303,

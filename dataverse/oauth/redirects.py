@@ -105,7 +105,7 @@ class RedirectAllowList:
                 continue
             if (scheme, host, query) != (pattern.scheme, pattern.host, pattern.query):
                 continue
-            if pattern.port != "*" and port != pattern.port:
+            if pattern.port not in ("*", port):
                 continue
             if pattern.port == "*" and not port.isdigit():
                 continue

@@ -42,7 +42,8 @@ from dataverse.oauth.bearer import CachingTokenVerifier
 from dataverse.oauth.callback import CallbackEndpoint
 from dataverse.oauth.cimd import ClientMetadataFetcher, Resolver, resolve_host
 from dataverse.oauth.consent import BrowserFlow, ConsentEndpoints
-from dataverse.oauth.crypto import TokenCipher, ValueSigner, derive_key, parse_master_key
+from dataverse.oauth.crypto import ValueSigner, derive_key, parse_master_key, upstream_token_cipher
+from dataverse.oauth.entra import EntraApi
 from dataverse.oauth.guard import McpGuardMiddleware, allowed_hosts_for, allowed_origins_for
 from dataverse.oauth.obo import DataverseTokenService
 from dataverse.oauth.provider import DataverseOAuthProvider
@@ -51,6 +52,7 @@ from dataverse.oauth.repository import OAuthRepository
 from dataverse.oauth.resources import is_same_resource
 from dataverse.oauth.tokens import TokenService, token_request_started_at
 from dataverse.settings import Settings
+from dataverse.storage.protocol import Store
 
 CALLBACK_PATH = "/oauth/callback"
 CONSENT_PATH = "/consent"
@@ -100,7 +102,8 @@ def _token_route(provider: DataverseOAuthProvider, resource: str, *, clock: Call
                 status_code=400,
                 headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
             )
-        return await handler.handle(request)
+        response: Response = await handler.handle(request)  # the SDK's handler is unannotated
+        return response
 
     app: ASGIApp = RequestBodyLimitMiddleware(request_response(token_endpoint), DEFAULT_MAX_REQUEST_BODY_SIZE)
     app = CORSMiddleware(app, allow_origins="*", allow_methods=["POST", "OPTIONS"],
@@ -157,15 +160,15 @@ def _protected_resource_routes(settings: Settings, auth: AuthSettings) -> list[R
 def create_oauth(
     settings: Settings,
     *,
-    store,
-    entra,
+    store: Store,
+    entra: EntraApi,
     cimd_transport: httpx.AsyncBaseTransport | None = None,
     cimd_resolver: Resolver = resolve_host,
     clock: Callable[[], float] = time.time,
 ) -> OAuthComponents:
     """Build the authorization server proxy for one deployment."""
     master_key = parse_master_key(settings.token_encryption_key, allow_ephemeral=settings.sandbox_mode)
-    cipher = TokenCipher(derive_key(master_key, "upstream-tokens"))
+    cipher = upstream_token_cipher(master_key)
     signer = ValueSigner(derive_key(master_key, "browser-cookies"), clock=clock)
     allow_list = RedirectAllowList(settings.allowed_redirect_uris)
     repository = OAuthRepository(store, clock=clock)
@@ -222,21 +225,24 @@ def create_oauth(
     consent = ConsentEndpoints(flow)
     callback = CallbackEndpoint(flow)
 
-    routes: list[Route] = []
-    for route in create_auth_routes(
-        provider,
-        issuer_url=auth_settings.issuer_url,
-        client_registration_options=auth_settings.client_registration_options,
-        revocation_options=auth_settings.revocation_options,
-    ):
-        if route.path == "/.well-known/oauth-authorization-server":
-            route = Route(route.path, endpoint=cors_middleware(MetadataHandler(metadata).handle, ["GET", "OPTIONS"]),
-                          methods=["GET", "OPTIONS"])
-        elif route.path == "/token":
-            route = _token_route(provider, settings.mcp_url, clock=clock)
-        elif route.path == "/revoke":
-            route = _revocation_route(provider)
-        routes.append(route)
+    adjusted = {
+        "/.well-known/oauth-authorization-server": Route(
+            "/.well-known/oauth-authorization-server",
+            endpoint=cors_middleware(MetadataHandler(metadata).handle, ["GET", "OPTIONS"]),
+            methods=["GET", "OPTIONS"],
+        ),
+        "/token": _token_route(provider, settings.mcp_url, clock=clock),
+        "/revoke": _revocation_route(provider),
+    }
+    routes = [
+        adjusted.get(route.path, route)
+        for route in create_auth_routes(
+            provider,
+            issuer_url=auth_settings.issuer_url,
+            client_registration_options=auth_settings.client_registration_options,
+            revocation_options=auth_settings.revocation_options,
+        )
+    ]
     routes.extend(_protected_resource_routes(settings, auth_settings))
     routes.append(Route(CONSENT_PATH, endpoint=consent.handle, methods=["GET", "POST"]))
     routes.append(Route(CALLBACK_PATH, endpoint=callback.handle, methods=["GET"]))

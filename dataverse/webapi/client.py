@@ -354,6 +354,7 @@ class DataverseClient:
                 "Accept": "application/json",
                 "OData-MaxVersion": "4.0",
                 "OData-Version": "4.0",
+                "If-None-Match": "null",  # documented for every request: expanded collections may come back cached
             }
             if prefer:
                 request_headers["Prefer"] = ",".join(prefer)

@@ -17,7 +17,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from dataverse.sandbox.dataverse import crm_routes, metadata_routes, record_routes, write_routes
+from dataverse.sandbox.dataverse import (
+    crm_routes,
+    metadata_routes,
+    navigation_routes,
+    path_routes,
+    record_routes,
+    write_routes,
+)
 from dataverse.sandbox.dataverse.context import (
     API_PREFIX,
     RequestContext,
@@ -37,6 +44,7 @@ __all__ = ["create_sandbox_dataverse_app", "sandbox_token_verifier"]
 logger = logging.getLogger(__name__)
 _SEGMENT = re.compile(r"^([A-Za-z_$][\w.$]*)(?:\((.*)\))?$", re.S)
 NOT_MEMBER = "0x80072560"
+FUNCTIONS = frozenset({"WhoAmI"})
 
 
 def _not_found_segment(segment: str) -> SandboxError:
@@ -154,6 +162,8 @@ async def _dispatch(ctx: RequestContext, method: str, path: str) -> Response:
     name, key = match.group(1), match.group(2)
     if name == "WhoAmI" and method == "GET" and len(segments) == 1:
         return who_am_i(ctx)
+    if name in FUNCTIONS and method != "GET":  # a function called with the wrong verb (web-api-client-errors.md)
+        raise SandboxError(404, "", f"No HTTP resource was found that matches the request URI '{ctx.api_url}/{path}'.")
     if name == "EntityDefinitions":
         if method != "GET":
             raise SandboxError(405, "0x80060888", "The sandbox serves metadata read-only.")
@@ -170,6 +180,8 @@ async def _dispatch(ctx: RequestContext, method: str, path: str) -> Response:
     if feature_response is not None:
         return feature_response
     if key is None:
+        if rest == ["$count"] and method == "GET":
+            return await navigation_routes.count_entity_set(ctx, table)
         if rest:
             raise _not_found_segment(rest[0])
         if method == "GET":
@@ -178,9 +190,7 @@ async def _dispatch(ctx: RequestContext, method: str, path: str) -> Response:
             return await write_routes.create_record(ctx, table)
         raise SandboxError(405, "0x80060888", f"The HTTP method {method} is not allowed on an entity set.")
     if rest:
-        if method == "GET" and len(rest) == 1:
-            return await record_routes.get_record_property(ctx, table, key, rest[0])
-        raise _not_found_segment(rest[0])
+        return await path_routes.dispatch(ctx, method, table, key, rest)
     if method == "GET":
         return await record_routes.get_record(ctx, table, key)
     if method in ("PATCH", "PUT"):

@@ -163,6 +163,16 @@ class AuditLog:
         }
         return entry
 
+    def checkpoint(self) -> int:
+        """A mark to `rollback` to (deep_insert.rollback_on_error: a failed transaction leaves no audit behind)."""
+        return len(self._entries)
+
+    def rollback(self, mark: int) -> None:
+        """Forget the entries recorded since `checkpoint()` returned `mark` (their audit rows are the caller's)."""
+        for audit_id in list(self._entries)[mark:]:
+            entry = self._entries.pop(audit_id)
+            self._used_stamps.discard(entry.created_on)
+
     # --- reading -------------------------------------------------------------------------------------------------
     def entry(self, audit_id: str) -> AuditEntry | None:
         return self._entries.get(audit_id.lower())

@@ -21,7 +21,8 @@ ATTRIBUTE_TYPES = {
 OBJECT_TYPE_CODES = {"account": 1, "contact": 2, "opportunity": 3, "lead": 4, "businessunit": 10, "systemuser": 8,
                      "team": 9, "usersettings": 150, "appointment": 4201, "task": 4212, "phonecall": 4210,
                      "email": 4202, "activitypointer": 4200, "activityparty": 135, "annotation": 5,
-                     "savedquery": 1039, "userquery": 4230, "audit": 4567, "organization": 1019}
+                     "savedquery": 1039, "userquery": 4230, "audit": 4567, "organization": 1019,
+                     "role": 1036}
 NOTE_TABLES = frozenset({"account", "contact", "opportunity", "lead"})
 
 

@@ -1,6 +1,7 @@
-"""The sample CRM schema of the sandbox Dataverse: the sales tables (here), the timeline tables (schema_timeline) and
-the system tables (schema_system) as `model.Table`, with their choice options, lookups, auditing flags and the
-ManyToOne/OneToMany relationships (navigation property names and cascade behaviour) Dataverse gives them.
+"""The sample CRM schema of the sandbox Dataverse: the sales tables and the activities (here), the timeline tables
+(schema_timeline), the system tables (schema_system) and the security role and the account/contact columns Microsoft's
+documented examples use (schema_documented) as `model.Table`, with their choice options, lookups, auditing flags and
+the ManyToOne/OneToMany relationships (navigation property names and cascade behaviour) Dataverse gives them.
 
 `build_schema()` returns the tables keyed by logical name; it is pure and cheap, so each organisation builds its own.
 """
@@ -26,6 +27,7 @@ from dataverse.sandbox.dataverse.schema_columns import (
     text,
     versionnumber,
 )
+from dataverse.sandbox.dataverse.schema_documented import account_columns, contact_columns, documented_tables
 from dataverse.sandbox.dataverse.schema_relationships import REGARDING_TARGETS, list_relationships
 from dataverse.sandbox.dataverse.schema_system import system_relationships, system_tables
 from dataverse.sandbox.dataverse.schema_timeline import timeline_relationships, timeline_tables
@@ -100,6 +102,7 @@ def _tables() -> list[Table]:
             state((Option(0, "Active"), Option(1, "Inactive"))),
             status((Option(1, "Active", 0), Option(2, "Inactive", 1))),
             *owned_columns(),
+            *account_columns(),  # added after the others, so they number after them (AttributeMetadata.ColumnNumber)
         ),
     )
     contact = Table(
@@ -122,6 +125,7 @@ def _tables() -> list[Table]:
             state((Option(0, "Active"), Option(1, "Inactive"))),
             status((Option(1, "Active", 0), Option(2, "Inactive", 1))),
             *owned_columns(),
+            *contact_columns(),  # added after the others, so they number after them (AttributeMetadata.ColumnNumber)
         ),
     )
     opportunity = Table(
@@ -207,14 +211,18 @@ def _tables() -> list[Table]:
     )
     email = Table(
         "email", "emails", "Email", "Email Messages", "activityid", "subject",
-        _activity_columns(
-            "email",
-            (boolean("directioncode", "Direction", true_label="Outgoing", false_label="Incoming"),),
-            (Option(0, "Open"), Option(1, "Completed"), Option(2, "Canceled")),
-            (Option(1, "Draft", 0), Option(8, "Failed", 0), Option(2, "Completed", 1), Option(3, "Sent", 1),
-             Option(4, "Received", 1), Option(6, "Pending Send", 1), Option(7, "Sending", 1),
-             Option(5, "Canceled", 2)),
-        ),
+        {
+            **_activity_columns(
+                "email",
+                (boolean("directioncode", "Direction", true_label="Outgoing", false_label="Incoming"),),
+                (Option(0, "Open"), Option(1, "Completed"), Option(2, "Canceled")),
+                (Option(1, "Draft", 0), Option(8, "Failed", 0), Option(2, "Completed", 1), Option(3, "Sent", 1),
+                 Option(4, "Received", 1), Option(6, "Pending Send", 1), Option(7, "Sending", 1),
+                 Option(5, "Canceled", 2)),
+            ),
+            # the addresses the documented examples read (PD reference/entities/email.md), numbered after the rest
+            **_columns(text("sender", "From", max_length=250), text("torecipients", "To Recipients", max_length=500)),
+        },
         is_activity=True,
     )
     activitypointer = Table(  # read-only: the union of the activity tables, projected onto these columns
@@ -283,7 +291,7 @@ def _tables() -> list[Table]:
         ownership="OrganizationOwned",
     )
     return [account, contact, opportunity, lead, appointment, task, phonecall, email, activitypointer, systemuser,
-            businessunit, team, usersettings, *timeline_tables(), *system_tables()]
+            businessunit, team, usersettings, *timeline_tables(), *system_tables(), *documented_tables()]
 
 
 def build_schema() -> dict[str, Table]:

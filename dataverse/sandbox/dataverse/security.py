@@ -1,7 +1,7 @@
 """Row security modelled on Dataverse's Salesperson and Sales Manager roles.
 
 A rep reads what they own, what a team they belong to owns, what was shared with them or their team, the directory
-tables (systemuser, businessunit, team), organisation-owned tables (savedquery, organization) and their own
+tables (systemuser, businessunit, team, role), organisation-owned tables (savedquery, organization) and their own
 usersettings; a manager reads everything. A rep writes (update, delete) only rows they or their team own; shared rows
 are read-only to them. A record outside reach is invisible: retrieve answers 404 and queries leave it out.
 Exceptions, as in Dataverse: personal views (userquery) are private to their owner (and whoever they are shared
@@ -19,7 +19,7 @@ from dataverse.sandbox.dataverse.privileges import READ_AUDIT_SUMMARY
 from dataverse.sandbox.dataverse.schema import ACTIVITY_TABLES
 from dataverse.sandbox.dataverse.state import SandboxOrganization
 
-DIRECTORY_TABLES = frozenset({"systemuser", "businessunit", "team"})
+DIRECTORY_TABLES = frozenset({"systemuser", "businessunit", "team", "role"})
 PRIVATE_TABLES = frozenset({"userquery"})
 PRIVILEGE_DENIED = "0x80040220"
 NOT_FOUND = "0x80040217"
@@ -43,7 +43,9 @@ def caller_for(org: SandboxOrganization, user_id: str) -> Caller:
 
 
 def not_found(table: Table, row_id: str) -> SandboxError:
-    return SandboxError(404, NOT_FOUND, f"Entity '{table.logical_name}' With Id = {row_id} Does Not Exist")
+    """The documented shape: "account With Id = <id> Does Not Exist" (PD webapi/perform-conditional-operations-using-
+    web-api.md, "Prevent create in upsert")."""
+    return SandboxError(404, NOT_FOUND, f"{table.logical_name} With Id = {row_id} Does Not Exist")
 
 
 class SecuredDataset:

@@ -5,7 +5,8 @@ always hold data.
 Guarantees the tests and demos lean on: alice and bob each own several open opportunities closing this month; some
 accounts are called "Contoso ..." and have contacts; some accounts owned by carol are shared (read-only) with the
 sales team; some accounts have activities only older than 30 days. The timeline (activities on opportunities and
-contacts, parties, notes: seed_timeline), the views (seed_views) and the change history (seed_history) follow.
+contacts, parties, notes: seed_timeline), the views (seed_views), the change history (seed_history) and the values
+the documented Web API examples read (seed_documented) follow.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datetime import date, timedelta
 
 from dataverse.sandbox.dataverse.model import LookupValue, Row
 from dataverse.sandbox.dataverse.row_rules import STEP_NAMES
+from dataverse.sandbox.dataverse.seed_documented import seed_documented
 from dataverse.sandbox.dataverse.seed_history import seed_history
 from dataverse.sandbox.dataverse.seed_support import at, new_id, stamp, user_ref
 from dataverse.sandbox.dataverse.seed_timeline import seed_timeline
@@ -228,3 +230,4 @@ def seed_organization(org: SandboxOrganization, rng: random.Random) -> None:
     seed_timeline(org, rng)  # draws after everything above, so the data above keeps its values
     seed_views(org)
     seed_history(org)
+    seed_documented(org)  # draws nothing; after the history, so every row and audit entry above keeps its values

@@ -22,18 +22,21 @@ CLOSING_COLUMNS = ("statecode", "statuscode", "actualvalue", "actualclosedate")
 
 
 def seed_history(org: SandboxOrganization) -> None:
-    if not org.audit.enabled:
-        return
     for name in HISTORY_TABLES:
-        table = org.table(name)
-        if not table.audit_enabled:
-            continue
-        for row in list(org.rows[name].values()):
-            if name == "opportunity":
-                _opportunity_history(org, table, row)
-            else:
-                org.audit.record(table, _target(table, row), CREATE, user_id=_author(row), when=row["createdon"],
-                                 new=audited_values(table, row), seeded=True)
+        seed_created_history(org, name, list(org.rows[name].values()))
+
+
+def seed_created_history(org: SandboxOrganization, name: str, rows: list[Row]) -> None:
+    """The history of seeded `rows` of table `name` (seed_documented adds its emails' with this, after the rest)."""
+    table = org.table(name)
+    if not org.audit.enabled or not table.audit_enabled:
+        return
+    for row in rows:
+        if name == "opportunity":
+            _opportunity_history(org, table, row)
+        else:
+            org.audit.record(table, _target(table, row), CREATE, user_id=_author(row), when=row["createdon"],
+                             new=audited_values(table, row), seeded=True)
 
 
 def _target(table: Table, row: Row) -> LookupValue:

@@ -1,6 +1,6 @@
-"""Changing records: create (`POST /{entityset}`), update/upsert (`PATCH /{entityset}({key})` with If-Match
-and If-None-Match), and delete (`DELETE`, with cascade per OneToMany relationship), as the Dataverse Web API
-answers them."""
+"""Changing records: create (`POST /{entityset}`, with deep insert and collection binds from deep_insert),
+update/upsert (`PATCH /{entityset}({key})` with If-Match and If-None-Match), and delete (`DELETE`, with cascade per
+OneToMany relationship), as the Dataverse Web API answers them. `save_update` is shared with property_routes."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from dataverse.sandbox.dataverse.activity_parties import pop_activity_parties, replace_activity_parties
 from dataverse.sandbox.dataverse.context import RequestContext, json_response
+from dataverse.sandbox.dataverse.deep_insert import create_deep, reject_deep_update, rollback_on_error
 from dataverse.sandbox.dataverse.model import LookupValue, Row, SandboxError, Table
 from dataverse.sandbox.dataverse.payload import check_required, settle_state, values_from_payload
 from dataverse.sandbox.dataverse.record_routes import entity_body, resolve_key, single_options
@@ -37,14 +38,15 @@ def _check_owner(dataset: SecuredDataset, table: Table, row: Row) -> None:
 
 
 def _written(ctx: RequestContext, table: Table, row: Row, *, created: bool) -> Response:
-    headers = {"OData-EntityId": ctx.entity_url(table, row[table.primary_id])}
+    """204 with `OData-EntityId`, or with `Prefer: return=representation` 201 (create) / 200 (update) and the record,
+    without `OData-EntityId` (PD webapi/create-entity-web-api.md, "Create with data returned"); an update ignores
+    `$expand` ("Update with data returned", update-delete-entities-using-web-api.md)."""
     if not ctx.preferences.return_representation:
-        return Response(status_code=204, headers=headers)
+        return Response(status_code=204, headers={"OData-EntityId": ctx.entity_url(table, row[table.primary_id])})
     selected, expands = single_options(ctx, table)
-    headers["ETag"] = f'W/"{row["versionnumber"]}"'
-    headers["Preference-Applied"] = "return=representation"
-    return json_response(entity_body(ctx, table, row, selected, expands), status=201 if created else 200,
-                         headers=headers)
+    headers = {"ETag": f'W/"{row["versionnumber"]}"', "Preference-Applied": "return=representation"}
+    return json_response(entity_body(ctx, table, row, selected, expands if created else []),
+                         status=201 if created else 200, headers=headers)
 
 
 def _insert(ctx: RequestContext, table: Table, values: Row, row_id: str | None) -> Row:
@@ -69,11 +71,8 @@ def _insert(ctx: RequestContext, table: Table, values: Row, row_id: str | None) 
 
 async def create_record(ctx: RequestContext, table: Table) -> Response:
     body = await ctx.json_body()
-    parties = pop_activity_parties(ctx.dataset, table, body)
-    values = values_from_payload(ctx.dataset, table, body, creating=True)
-    row = _insert(ctx, table, values, None)
-    if parties is not None:
-        replace_activity_parties(ctx.org, table, str(row[table.primary_id]), parties)
+    with rollback_on_error(ctx.org):
+        row = create_deep(ctx, table, body, _insert, save_update)  # takes <activity>_activity_parties too
     return _written(ctx, table, row, created=True)
 
 
@@ -106,13 +105,21 @@ async def update_record(ctx: RequestContext, table: Table, key: str) -> Response
     _check_if_match(ctx, table, existing, row_id)
     parties = pop_activity_parties(ctx.dataset, table, body)
     if existing is None:  # PATCH is an upsert
-        values = values_from_payload(ctx.dataset, table, body, creating=True)
-        row = _insert(ctx, table, values, row_id)
-        if parties is not None:
-            replace_activity_parties(ctx.org, table, row_id, parties)
+        with rollback_on_error(ctx.org):
+            row = create_deep(ctx, table, body, _insert, save_update, row_id=row_id)
+            if parties is not None:
+                replace_activity_parties(ctx.org, table, row_id, parties)
         return _written(ctx, table, row, created=True)
     ctx.dataset.require_write(table, existing)
-    values = values_from_payload(ctx.dataset, table, body, creating=False)
+    values = values_from_payload(ctx.dataset, table, reject_deep_update(table, body), creating=False)
+    row = save_update(ctx, table, existing, values)
+    if parties is not None:
+        replace_activity_parties(ctx.org, table, row_id, parties)
+    return _written(ctx, table, row, created=False)
+
+
+def save_update(ctx: RequestContext, table: Table, existing: Row, values: Row) -> Row:
+    """Store `values` over the readable, writable row `existing`: owner and state checks, stamps, a new version."""
     updated = dict(existing)
     updated.update(values)
     if "ownerid" in values:
@@ -127,10 +134,7 @@ async def update_record(ctx: RequestContext, table: Table, key: str) -> Response
         updated["modifiedon"] = ctx.org.now()
     if "modifiedby" in table.columns:
         updated["modifiedby"] = LookupValue("systemuser", ctx.dataset.caller.user_id)
-    row = ctx.org.put_row(table.logical_name, updated)
-    if parties is not None:
-        replace_activity_parties(ctx.org, table, row_id, parties)
-    return _written(ctx, table, row, created=False)
+    return ctx.org.put_row(table.logical_name, updated)
 
 
 def _delete_cascade(ctx: RequestContext, logical_name: str, row_id: str) -> None:
