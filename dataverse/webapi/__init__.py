@@ -22,13 +22,16 @@ from .errors import (
 )
 from .fetchxml import InvalidFetchXmlError, entity_name, validate_fetch_xml, with_paging
 from .models import (
+    ChangeHistoryPage,
     ChoiceOption,
+    ColumnChange,
     ColumnMetadata,
     DateTimeBehavior,
     FetchPage,
     ManyToOneRelationship,
     OneToManyRelationship,
     Page,
+    RecordChange,
     SearchHit,
     TableMetadata,
     TableSummary,
@@ -42,7 +45,9 @@ from .search import is_search_unavailable
 __all__ = [
     "AuthenticationError",
     "BadRequestError",
+    "ChangeHistoryPage",
     "ChoiceOption",
+    "ColumnChange",
     "ColumnMetadata",
     "ConcurrencyError",
     "DataverseClient",
@@ -59,6 +64,7 @@ __all__ = [
     "Page",
     "PayloadTooLargeError",
     "PermissionDeniedError",
+    "RecordChange",
     "RequestInfo",
     "RetryPolicy",
     "SearchHit",

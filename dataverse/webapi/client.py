@@ -17,8 +17,10 @@ import httpx
 
 from .errors import MAX_URL_LENGTH, AuthenticationError, UrlTooLongError
 from .fetchxml import parse_paging_cookie_annotation, validate_fetch_xml
+from .history import get_record_change_history
 from .metadata import get_datetime_behaviors, get_table_columns, get_table_metadata, list_table_summaries
 from .models import (
+    ChangeHistoryPage,
     DateTimeBehavior,
     FetchPage,
     Page,
@@ -40,6 +42,7 @@ from .odata import (
 )
 from .retry import OnResponse, RetryPolicy, send_with_retries
 from .search import DEFAULT_TOP, SEARCH_PATH, SearchEntities, parse_search_response, search_body
+from .views import view_page_from, view_params
 from .wire import (
     ALL_ANNOTATIONS,
     FETCH_PAGING_ANNOTATIONS,
@@ -144,6 +147,35 @@ class DataverseClient:
             more_records=more is True or str(more).lower() == "true",
             paging_cookie=cookie,
             next_page=next_page,
+        )
+
+    async def run_view(
+        self,
+        entity_set: str,
+        *,
+        saved_query: str | None = None,
+        user_query: str | None = None,
+        page_size: int | None = None,
+        page: int = 1,
+        paging_cookie: str | None = None,
+        annotations: bool = True,
+    ) -> FetchPage:
+        """One page of a system view (`saved_query`, a savedqueryid) or personal view (`user_query`) run as the user;
+        rows follow FetchXML rules (null columns left out). For the next page pass `page=result.next_page` and
+        `paging_cookie=result.paging_cookie` with the same page_size. List views with `query("savedqueries", ...)`."""
+        params = view_params(saved_query=saved_query, user_query=user_query, page=page, paging_cookie=paging_cookie)
+        prefer = [ALL_ANNOTATIONS if annotations else FETCH_PAGING_ANNOTATIONS, *prefer_header(False, page_size)]
+        _, body = await self._request("GET", collection_path(entity_set), params=params, prefer=prefer)
+        return view_page_from(body)
+
+    async def get_record_change_history(
+        self, entity_set: str, record_id: str, *, page: int = 1, page_size: int = 50, paging_cookie: str | None = None
+    ) -> ChangeHistoryPage:
+        """One page of the record's audited changes, newest first: each change's columns with old and new values
+        (raw, with their annotations) and, joined from the audit log, its action, who made it and when.
+        PermissionDeniedError without the View Audit History privilege (prvReadRecordAuditHistory)."""
+        return await get_record_change_history(
+            self._get_json, entity_set, record_id, page=page, page_size=page_size, paging_cookie=paging_cookie
         )
 
     async def retrieve(
@@ -294,8 +326,8 @@ class DataverseClient:
         return await self._request(method, path, params=params, json=json, headers=extra, idempotent=idempotent)
 
     # --- plumbing ------------------------------------------------------------------------------------------------
-    async def _get_json(self, path: str, params: Mapping[str, str]) -> Any:
-        _, body = await self._request("GET", path, params=params)
+    async def _get_json(self, path: str, params: Mapping[str, str], prefer: Sequence[str] = ()) -> Any:
+        _, body = await self._request("GET", path, params=params, prefer=prefer)
         return body
 
     async def _request(

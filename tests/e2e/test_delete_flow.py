@@ -23,7 +23,7 @@ from tests.e2e.harness import E2E, error_text, payload, readable, running_app
 CASCADING = {  # (table, lookup column) whose rows the sandbox deletes along with an account
     "contact": "parentcustomerid", "opportunity": "customerid",
     "appointment": "regardingobjectid", "task": "regardingobjectid", "phonecall": "regardingobjectid",
-    "email": "regardingobjectid",
+    "email": "regardingobjectid", "annotation": "objectid",
 }
 
 

@@ -17,7 +17,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from dataverse.sandbox.dataverse import metadata_routes, navigation_routes, path_routes, record_routes, write_routes
+from dataverse.sandbox.dataverse import (
+    crm_routes,
+    metadata_routes,
+    navigation_routes,
+    path_routes,
+    record_routes,
+    write_routes,
+)
 from dataverse.sandbox.dataverse.context import (
     API_PREFIX,
     RequestContext,
@@ -101,7 +108,8 @@ def create_sandbox_dataverse_app(*, organization: SandboxOrganization, base_url:
             else:
                 dataset = authenticate(request)
                 ctx = build_context(request, org, dataset, base_url)
-                response = await _dispatch(ctx, request.method, path)
+                with org.audit.acting_as(dataset.caller.user_id):  # writes in this request are audited as the caller
+                    response = await _dispatch(ctx, request.method, path)
         except Unauthenticated:
             response = Response(status_code=401, headers=unauthorized_headers)
         except SandboxError as error:
@@ -160,11 +168,17 @@ async def _dispatch(ctx: RequestContext, method: str, path: str) -> Response:
         if method != "GET":
             raise SandboxError(405, "0x80060888", "The sandbox serves metadata read-only.")
         return metadata_routes.get_metadata(ctx, key, segments[1:])
+    function_response = crm_routes.route_function(ctx, method, name, key, segments)
+    if function_response is not None:
+        return function_response
     try:
         table = ctx.dataset.table_by_entity_set(name)
     except KeyError:
         raise _not_found_segment(name) from None
     rest = segments[1:]
+    feature_response = await crm_routes.route_table(ctx, method, table, key, rest, path)
+    if feature_response is not None:
+        return feature_response
     if key is None:
         if rest == ["$count"] and method == "GET":
             return await navigation_routes.count_entity_set(ctx, table)

@@ -9,7 +9,9 @@
 It all happens in one transaction: when any part fails nothing is kept (web-api-basic-operations-sample.md, Section 3:
 "either the entire operation succeeds and all the related objects are created, or the operation fails and none are
 created"). Updates take no deep insert and no collection bind; only activity parties may be replaced as a collection
-(associate-disassociate-entities-using-web-api.md), which the sandbox does not model.
+(associate-disassociate-entities-using-web-api.md), which write_routes does through activity_parties. An activity's
+`<activity>_activity_parties` array, at any depth, is written as activity_parties writes it (checked, then stored
+through the activity), not as a deep insert of activityparty rows, which Dataverse does not create directly.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from dataverse.sandbox.dataverse.activity_parties import pop_activity_parties, replace_activity_parties
 from dataverse.sandbox.dataverse.context import RequestContext
 from dataverse.sandbox.dataverse.model import LookupValue, ManyToOne, OneToMany, Row, SandboxError, Table
 from dataverse.sandbox.dataverse.payload import BAD_REQUEST, values_from_payload
@@ -32,9 +35,10 @@ _BIND_TARGET = re.compile(r"(?:.*/)?([A-Za-z_]\w*)\(([0-9a-fA-F-]{36})\)$")
 
 @contextmanager
 def rollback_on_error(org: SandboxOrganization) -> Iterator[None]:
-    """Undo every row and share change made inside the block if it raises."""
+    """Undo every row, share and audit entry made inside the block if it raises."""
     rows = {name: dict(table_rows) for name, table_rows in org.rows.items()}
     shares = {key: set(value) for key, value in org.shares.items()}
+    audited = org.audit.checkpoint()
     try:
         yield
     except BaseException:
@@ -43,6 +47,7 @@ def rollback_on_error(org: SandboxOrganization) -> Iterator[None]:
             org.rows[name].update(table_rows)
         org.shares.clear()
         org.shares.update(shares)
+        org.audit.rollback(audited)  # the audit rows went with org.rows; their details go too
         raise
 
 
@@ -62,6 +67,8 @@ def create_deep(ctx: RequestContext, table: Table, body: dict[str, Any], insert:
                 update: Update, *, row_id: str | None = None,
                 extra: Row | None = None) -> Row:
     """Create the record `body` describes on `table`, with its deep-inserted and bound related records."""
+    body = dict(body)
+    parties = pop_activity_parties(ctx.dataset, table, body)
     plain: dict[str, Any] = {}
     children: list[tuple[OneToMany, list[Any]]] = []
     binds: list[tuple[OneToMany, list[Any]]] = []
@@ -90,6 +97,8 @@ def create_deep(ctx: RequestContext, table: Table, body: dict[str, Any], insert:
     values.update(extra or {})
     row = insert(ctx, table, values, row_id)
     parent = LookupValue(table.logical_name, str(row[table.primary_id]))
+    if parties is not None:
+        replace_activity_parties(ctx.org, table, parent.id, parties)
     for rel, items in children:
         child_table = ctx.org.table(rel.referencing_entity)
         for item in items:

@@ -15,7 +15,8 @@ from dataverse.sandbox.dataverse.model import Column, SandboxError, Table
 from dataverse.sandbox.dataverse.payload import BAD_REQUEST, ENTITY_REFERENCE, values_from_payload
 from dataverse.sandbox.dataverse.record_routes import resolve_key
 from dataverse.sandbox.dataverse.security import not_found
-from dataverse.sandbox.dataverse.write_routes import READ_ONLY_TABLES, save_update
+from dataverse.sandbox.dataverse.table_messages import require_supported
+from dataverse.sandbox.dataverse.write_routes import save_update
 
 
 def _column(table: Table, name: str) -> Column:
@@ -45,8 +46,7 @@ async def delete_property(ctx: RequestContext, table: Table, key: str, name: str
 
 
 async def _change(ctx: RequestContext, table: Table, key: str, column: Column, value: object) -> None:
-    if table.logical_name in READ_ONLY_TABLES:
-        raise SandboxError(400, "0x80040203", f"The '{table.logical_name}' entity cannot be updated directly.")
+    require_supported(table, "PUT", has_key=True)  # a single-property update is an Update (activitypointer: none)
     row_id = resolve_key(ctx, table, key)
     existing = ctx.dataset.get(table.logical_name, row_id)
     if existing is None:

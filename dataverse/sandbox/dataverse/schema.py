@@ -1,6 +1,7 @@
-"""The sample CRM schema of the sandbox Dataverse: fourteen tables (email and role from schema_documented) as
-`model.Table`, with their choice options, lookups and the ManyToOne/OneToMany relationships (navigation property names
-and cascade behaviour) Dataverse gives them.
+"""The sample CRM schema of the sandbox Dataverse: the sales tables and the activities (here), the timeline tables
+(schema_timeline), the system tables (schema_system) and the security role and the account/contact columns Microsoft's
+documented examples use (schema_documented) as `model.Table`, with their choice options, lookups, auditing flags and
+the ManyToOne/OneToMany relationships (navigation property names and cascade behaviour) Dataverse gives them.
 
 `build_schema()` returns the tables keyed by logical name; it is pure and cheap, so each organisation builds its own.
 """
@@ -28,8 +29,13 @@ from dataverse.sandbox.dataverse.schema_columns import (
 )
 from dataverse.sandbox.dataverse.schema_documented import account_columns, contact_columns, documented_tables
 from dataverse.sandbox.dataverse.schema_relationships import REGARDING_TARGETS, list_relationships
+from dataverse.sandbox.dataverse.schema_system import system_relationships, system_tables
+from dataverse.sandbox.dataverse.schema_timeline import timeline_relationships, timeline_tables
 
 ACTIVITY_TABLES = ("appointment", "task", "phonecall", "email")
+# EntityDefinitions.IsAuditEnabled: the tables whose changes are recorded (when the organisation audits at all).
+AUDITED_TABLES = frozenset({"account", "contact", "opportunity", "lead", "appointment", "task", "phonecall", "email",
+                            "annotation", "systemuser", "team", "businessunit", "userquery"})
 
 INDUSTRY_OPTIONS = (
     Option(1, "Accounting"),
@@ -64,6 +70,7 @@ def _activity_columns(table: str, extra: tuple[Column, ...], states: tuple[Optio
         datetime_column("scheduledstart", "Start Time"),
         datetime_column("scheduledend", "Due" if table == "task" else "End Time"),
         datetime_column("actualend", "Actual End", create=True),
+        datetime_column("sortdate", "Sort Date"),
         choice("prioritycode", "Priority", PRIORITY_OPTIONS),
         text("activitytypecode", "Activity Type", max_length=64, create=False, update=False, kind="EntityName"),
         *extra,
@@ -92,10 +99,10 @@ def _tables() -> list[Table]:
             boolean("creditonhold", "Credit Hold", true_label="Yes", false_label="No"),
             lookup("primarycontactid", "Primary Contact", ("contact",)),
             lookup("parentaccountid", "Parent Account", ("account",)),
-            *account_columns(),
             state((Option(0, "Active"), Option(1, "Inactive"))),
             status((Option(1, "Active", 0), Option(2, "Inactive", 1))),
             *owned_columns(),
+            *account_columns(),  # added after the others, so they number after them (AttributeMetadata.ColumnNumber)
         ),
     )
     contact = Table(
@@ -115,10 +122,10 @@ def _tables() -> list[Table]:
             choice("preferredcontactmethodcode", "Preferred Method of Contact",
                    (Option(1, "Any"), Option(2, "Email"), Option(3, "Phone"), Option(4, "Fax"), Option(5, "Mail"))),
             memo("description", "Description"),
-            *contact_columns(),
             state((Option(0, "Active"), Option(1, "Inactive"))),
             status((Option(1, "Active", 0), Option(2, "Inactive", 1))),
             *owned_columns(),
+            *contact_columns(),  # added after the others, so they number after them (AttributeMetadata.ColumnNumber)
         ),
     )
     opportunity = Table(
@@ -202,12 +209,28 @@ def _tables() -> list[Table]:
         ),
         is_activity=True,
     )
-    activitypointer = Table(
+    email = Table(
+        "email", "emails", "Email", "Email Messages", "activityid", "subject",
+        {
+            **_activity_columns(
+                "email",
+                (boolean("directioncode", "Direction", true_label="Outgoing", false_label="Incoming"),),
+                (Option(0, "Open"), Option(1, "Completed"), Option(2, "Canceled")),
+                (Option(1, "Draft", 0), Option(8, "Failed", 0), Option(2, "Completed", 1), Option(3, "Sent", 1),
+                 Option(4, "Received", 1), Option(6, "Pending Send", 1), Option(7, "Sending", 1),
+                 Option(5, "Canceled", 2)),
+            ),
+            # the addresses the documented examples read (PD reference/entities/email.md), numbered after the rest
+            **_columns(text("sender", "From", max_length=250), text("torecipients", "To Recipients", max_length=500)),
+        },
+        is_activity=True,
+    )
+    activitypointer = Table(  # read-only: the union of the activity tables, projected onto these columns
         "activitypointer", "activitypointers", "Activity", "Activities", "activityid", "subject",
         _activity_columns(
             "activitypointer", (),
             (Option(0, "Open"), Option(1, "Completed"), Option(2, "Canceled"), Option(3, "Scheduled")),
-            (),
+            (Option(1, "Open", 0), Option(2, "Completed", 1), Option(3, "Canceled", 2), Option(4, "Scheduled", 3)),
         ),
     )
     systemuser = Table(
@@ -267,16 +290,17 @@ def _tables() -> list[Table]:
         ),
         ownership="OrganizationOwned",
     )
-    return [account, contact, opportunity, lead, appointment, task, phonecall, activitypointer, systemuser,
-            businessunit, team, usersettings, *documented_tables(REGARDING_TARGETS, PRIORITY_OPTIONS)]
+    return [account, contact, opportunity, lead, appointment, task, phonecall, email, activitypointer, systemuser,
+            businessunit, team, usersettings, *timeline_tables(), *system_tables(), *documented_tables()]
 
 
 def build_schema() -> dict[str, Table]:
     """The sandbox tables keyed by logical name, with relationships filled in on both ends."""
-    tables = {table.logical_name: table for table in _tables()}
+    tables = {table.logical_name: dataclasses.replace(table, audit_enabled=table.logical_name in AUDITED_TABLES)
+              for table in _tables()}
     many_to_one: dict[str, list[ManyToOne]] = {name: [] for name in tables}
     one_to_many: dict[str, list[OneToMany]] = {name: [] for name in tables}
-    for rel in list_relationships(tables):
+    for rel in [*list_relationships(tables), *timeline_relationships(tables), *system_relationships(tables)]:
         referenced = tables[rel.referenced_entity]
         many_to_one[rel.referencing_entity].append(ManyToOne(
             rel.schema_name, rel.referencing_attribute, rel.referenced_entity, referenced.primary_id,

@@ -1,9 +1,12 @@
 """Sample values for the columns and tables schema_documented adds, so the documented example queries return sensible
 rows: account categories, street lines and coordinates; contacts' annual income; security roles in the business
-unit; and a few emails regarding accounts.
+unit; and a few emails regarding accounts, with their sender and recipient as activity parties and their Create in
+the seeded history.
 
 Everything here is derived from ids the main seed already drew (or from fixed names), never from its random
-generator, so adding it changed no existing id or value.
+generator, and it runs last, so adding it changed no existing id or value (rows, versions, parties, audit entries).
+The accounts the timeline adds to be active only through their contacts and deals (seed_timeline.NEW_ACCOUNTS) get
+no email regarding themselves.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ import uuid
 from datetime import timedelta
 
 from dataverse.sandbox.dataverse.model import LookupValue, Row
+from dataverse.sandbox.dataverse.seed_history import seed_created_history
+from dataverse.sandbox.dataverse.seed_timeline import NEW_ACCOUNTS
 from dataverse.sandbox.dataverse.state import SandboxOrganization
 from dataverse.sandbox.users import ALICE
 
@@ -48,10 +53,11 @@ def _seed_roles(org: SandboxOrganization) -> None:
 
 
 def _seed_emails(org: SandboxOrganization) -> None:
-    """One email regarding every third account; the main seed's quiet accounts (every fifth) keep having no activity
-    in the last 30 days, and every email is at most 90 days old, as seed.py promises for all activities."""
-    for index, account in enumerate(org.rows["account"].values()):
-        if index % 3:
+    """One email regarding every third account of the main seed; its quiet accounts (every fifth) keep having no
+    activity in the last 30 days, and every email is at most 90 days old, as seed.py promises for all activities."""
+    emails: list[Row] = []
+    for index, account in enumerate(list(org.rows["account"].values())):
+        if index % 3 or account["name"] in NEW_ACCOUNTS:
             continue
         owner = account["ownerid"] if account["ownerid"].table == "systemuser" else LookupValue("systemuser",
                                                                                                ALICE.systemuser_id)
@@ -69,7 +75,21 @@ def _seed_emails(org: SandboxOrganization) -> None:
             "statecode": 1, "statuscode": 4 if incoming else 3,
             "ownerid": owner, "createdon": sent, "modifiedon": sent, "createdby": owner, "modifiedby": owner,
         }
-        org.put_row("email", row)
+        emails.append(org.put_row("email", row))
+        _seed_parties(org, row, owner, LookupValue("account", str(account["accountid"])), account["emailaddress1"])
+    seed_created_history(org, "email", emails)
+
+
+def _seed_parties(org: SandboxOrganization, email: Row, user: LookupValue, account: LookupValue,
+                  address: str | None) -> None:
+    """The email's Sender (1) and To Recipient (2): the owner and the account, whichever way the email went."""
+    sender, recipient = (user, account) if email["directioncode"] else (account, user)
+    for party, mask in ((sender, 1), (recipient, 2)):
+        org.put_row("activityparty", {
+            "activitypartyid": str(uuid.uuid5(_NAMESPACE, f"activityparty/{email['activityid']}/{mask}")),
+            "activityid": LookupValue("email", str(email["activityid"])), "partyid": party,
+            "participationtypemask": mask, "addressused": address if party == account else None,
+        })
 
 
 def seed_documented(org: SandboxOrganization) -> None:

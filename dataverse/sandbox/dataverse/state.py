@@ -1,5 +1,8 @@
-"""The sandbox organisation's state: schema, rows, team membership, sharing, the clock, row versions, faults and
-request stats.
+"""The sandbox organisation's state: schema, rows, team membership, sharing, the clock, row versions, the audit log,
+role privileges, faults and request stats.
+
+`put_row` and `remove_row` are where every write is applied: they fill what the platform computes (row_rules) and
+record the change in the audit log (audit). Write paths store rows through them and nowhere else.
 
 Everything a test or benchmark may want to look at or change at run time hangs off the `SandboxOrganization` object;
 the HTTP app only reads and writes through it. `organization.create_sandbox_organization()` builds a seeded one.
@@ -12,8 +15,11 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, tzinfo
 from zoneinfo import ZoneInfo
 
+from dataverse.sandbox.dataverse.audit import AuditLog
 from dataverse.sandbox.dataverse.faults import FaultPlan, RequestStats
 from dataverse.sandbox.dataverse.model import LookupValue, Row, Table
+from dataverse.sandbox.dataverse.privileges import PrivilegeTable
+from dataverse.sandbox.dataverse.row_rules import apply_row_rules
 from dataverse.sandbox.dataverse.schema import ACTIVITY_TABLES, build_schema
 from dataverse.sandbox.users import SANDBOX_BUSINESS_UNIT_ID, SANDBOX_ORGANIZATION_ID, SANDBOX_USERS
 
@@ -37,11 +43,18 @@ class SandboxOrganization:
         self.team_members: dict[str, set[str]] = {}
         self.shares: dict[tuple[str, str], set[str]] = {}  # (table, row id) -> principals with read access
         self.roles: dict[str, str] = {user.systemuser_id: user.role for user in SANDBOX_USERS}
+        self.privileges = PrivilegeTable()
         self.faults = FaultPlan()
         self.stats = RequestStats()
         self._clock = clock
         self._versions = itertools.count(1_480_000)
         self.today = today
+        self.audit = AuditLog(self)
+        self.rows["organization"][self.organization_id] = {
+            "organizationid": self.organization_id, "name": "Sandbox", "isauditenabled": True,
+            "auditretentionperiodv2": 30, "isuseraccessauditenabled": False, "createdon": self.now(),
+            "modifiedon": self.now(), "versionnumber": 1_479_999,
+        }
 
     # --- time ----------------------------------------------------------------------------------------------------
     def now(self) -> datetime:
@@ -94,20 +107,34 @@ class SandboxOrganization:
             return None
         return self.rows[logical_name].get(row_id)
 
-    def put_row(self, logical_name: str, row: Row) -> Row:
-        """Store a row (new or replaced), stamping computed columns and a fresh version number."""
+    def put_row(self, logical_name: str, row: Row, *, audit_action: int | None = None) -> Row:
+        """Store a row (new or replaced), stamping computed columns and a fresh version number, and audit the change.
+
+        `audit_action` names the message for the audit log when it is not a plain Create/Update (e.g. 44 Win)."""
         table = self.tables[logical_name]
+        old = self.rows[logical_name].get(row[table.primary_id])
         if "fullname" in table.columns and "lastname" in table.columns:
             row["fullname"] = " ".join(part for part in (row.get("firstname"), row.get("lastname")) if part) or None
-        if table.is_activity:
-            row["activitytypecode"] = logical_name
+        apply_row_rules(table, old, row, name_of=self.primary_name_of)
         row["versionnumber"] = self.next_version()
         self.rows[logical_name][row[table.primary_id]] = row
+        self.audit.record_store(table, old, row, action=audit_action)
         return row
 
     def remove_row(self, logical_name: str, row_id: str) -> None:
-        self.rows[logical_name].pop(row_id, None)
+        old = self.rows[logical_name].pop(row_id, None)
         self.shares.pop((logical_name, row_id), None)
+        if old is not None:
+            self.audit.record_delete(self.tables[logical_name], old)
+
+    def primary_name_of(self, value: LookupValue) -> str | None:
+        """The primary name of the row a lookup points at (None if it has none or is gone)."""
+        table = self.tables.get(value.table)
+        row = self.get_row(value.table, value.id) if table else None
+        if row is None or table is None or not table.primary_name:
+            return None
+        name = row.get(table.primary_name)
+        return str(name) if name is not None else None
 
     def share_with(self, logical_name: str, row_id: str, principal_id: str) -> None:
         self.shares.setdefault((logical_name, row_id), set()).add(principal_id)

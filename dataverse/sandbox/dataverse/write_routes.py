@@ -8,22 +8,21 @@ import uuid
 
 from starlette.responses import Response
 
+from dataverse.sandbox.dataverse.activity_parties import pop_activity_parties, replace_activity_parties
 from dataverse.sandbox.dataverse.context import RequestContext, json_response
 from dataverse.sandbox.dataverse.deep_insert import create_deep, reject_deep_update, rollback_on_error
 from dataverse.sandbox.dataverse.model import LookupValue, Row, SandboxError, Table
 from dataverse.sandbox.dataverse.payload import check_required, settle_state, values_from_payload
 from dataverse.sandbox.dataverse.record_routes import entity_body, resolve_key, single_options
 from dataverse.sandbox.dataverse.security import PRIVILEGE_DENIED, SecuredDataset, not_found
+from dataverse.sandbox.dataverse.table_messages import require_supported
 
 VERSION_MISMATCH = "0x80060882"
 DUPLICATE = "0x80040237"
-READ_ONLY_TABLES = frozenset({"activitypointer"})
 
 
 def _require_create(dataset: SecuredDataset, table: Table) -> None:
-    if table.logical_name in READ_ONLY_TABLES:
-        raise SandboxError(400, "0x80040203", f"The '{table.logical_name}' entity cannot be created or updated "
-                                              "directly; use a specific activity entity instead.")
+    require_supported(table, "POST", has_key=False)  # activitypointer, activityparty, audit: not created directly
     if table.ownership != "UserOwned" and not dataset.caller.is_manager:
         raise SandboxError(403, PRIVILEGE_DENIED,
                            f"Principal user (Id={dataset.caller.user_id}, type=8) is missing prvCreate"
@@ -73,7 +72,7 @@ def _insert(ctx: RequestContext, table: Table, values: Row, row_id: str | None) 
 async def create_record(ctx: RequestContext, table: Table) -> Response:
     body = await ctx.json_body()
     with rollback_on_error(ctx.org):
-        row = create_deep(ctx, table, body, _insert, save_update)
+        row = create_deep(ctx, table, body, _insert, save_update)  # takes <activity>_activity_parties too
     return _written(ctx, table, row, created=True)
 
 
@@ -98,20 +97,24 @@ def _check_if_match(ctx: RequestContext, table: Table, row: Row | None, row_id: 
 async def update_record(ctx: RequestContext, table: Table, key: str) -> Response:
     row_id = resolve_key(ctx, table, key)
     body = await ctx.json_body()
-    if table.logical_name in READ_ONLY_TABLES:
-        _require_create(ctx.dataset, table)
+    require_supported(table, "PATCH", has_key=True)
     existing = ctx.org.get_row(table.logical_name, row_id)
     readable = existing is not None and ctx.dataset.can_read(table.logical_name, existing)
     if existing is not None and not readable:
         raise not_found(table, row_id)
     _check_if_match(ctx, table, existing, row_id)
+    parties = pop_activity_parties(ctx.dataset, table, body)
     if existing is None:  # PATCH is an upsert
         with rollback_on_error(ctx.org):
             row = create_deep(ctx, table, body, _insert, save_update, row_id=row_id)
+            if parties is not None:
+                replace_activity_parties(ctx.org, table, row_id, parties)
         return _written(ctx, table, row, created=True)
     ctx.dataset.require_write(table, existing)
     values = values_from_payload(ctx.dataset, table, reject_deep_update(table, body), creating=False)
     row = save_update(ctx, table, existing, values)
+    if parties is not None:
+        replace_activity_parties(ctx.org, table, row_id, parties)
     return _written(ctx, table, row, created=False)
 
 
@@ -161,13 +164,10 @@ def _delete_cascade(ctx: RequestContext, logical_name: str, row_id: str) -> None
 
 
 async def delete_record(ctx: RequestContext, table: Table, key: str) -> Response:
+    require_supported(table, "DELETE", has_key=True)
     row_id = resolve_key(ctx, table, key)
     row = ctx.dataset.get_or_404(table, row_id)
     logical_name = table.logical_name
-    if logical_name == "activitypointer":
-        logical_name = str(row["activitytypecode"])
-        table = ctx.org.table(logical_name)
-        row = ctx.dataset.get_or_404(table, row_id)
     ctx.dataset.require_write(table, row, access="DeleteAccess")
     if table.ownership != "UserOwned" and not ctx.dataset.caller.is_manager:
         raise SandboxError(403, PRIVILEGE_DENIED, f"Principal user (Id={ctx.dataset.caller.user_id}, type=8) is "

@@ -13,7 +13,8 @@ async def test_accounts_with_an_email_matching_a_lambda_filter(carol, org):
     'sometext'))`."""
     body = (await carol.get(f"{API}/accounts?$select=name&$filter=Account_Emails/any(e:contains(e/subject,"
                             "'Proposal'))")).json()
-    expected = {e["regardingobjectid"].id for e in org.rows["email"].values() if "Proposal" in e["subject"]}
+    expected = {e["regardingobjectid"].id for e in org.rows["email"].values()
+                if e["regardingobjectid"].table == "account" and "Proposal" in e["subject"]}
     assert {row["accountid"] for row in body["value"]} == expected and expected
 
 
