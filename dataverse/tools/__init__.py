@@ -22,11 +22,13 @@ names lookups are filtered (_x_value) and expanded by; look a table up before qu
 query_records takes OData: choices by value (salesstage eq 1), lookups as _customerid_value eq <guid>, dates as \
 2026-01-31, relative dates and the current user as functions (Microsoft.Dynamics.CRM.ThisMonth(PropertyName='x'), \
 LastXDays, NextXDays, EqualUserId). fetchxml_query does joins and aggregates; search finds records by name; \
-run_report runs the predefined sales reports. Results leave out nulls; lookups are {table,id,name}, choices \
-{value,label}, date-times ISO 8601 at the user's UTC offset. When more=true, call the same tool with only the cursor.
+run_report runs the predefined sales reports; list_views and run_view run the views users see in the \
+app; get_timeline shows what happened with a record and get_record_history who changed what. Results leave out \
+nulls; lookups are {table,id,name}, choices {value,label}, date-times ISO 8601 at the user's UTC offset. When \
+more=true, call the same tool with only the cursor.
 Writing: create_record and update_record take choice labels, lookup names and the user's local times. A create is \
 never retried: if its outcome is unknown, query for the record before creating it again. Pass the etag you read to \
-update only what you saw.
+update only what you saw. log_activity records a call, task, appointment or note regarding a record.
 Deleting takes two steps: delete_record shows the impact and gives a token; show it to the user, and only after they \
 agree call confirm_delete with that token. Never confirm on the user's behalf.
 """
@@ -34,10 +36,23 @@ agree call confirm_delete with that token. Never confirm on the user's behalf.
 
 def tool_groups() -> list[ToolGroup[Any]]:
     """Every tool group, in the order tools/list shows them."""
-    from dataverse.tools import admin, catalog, delete, identity, query, reports, search, write
+    from dataverse.tools import (
+        activities,
+        admin,
+        catalog,
+        delete,
+        history,
+        identity,
+        query,
+        reports,
+        search,
+        timeline,
+        views,
+        write,
+    )
 
-    return [identity.group, catalog.group, query.group, write.group, delete.group, reports.group, search.group,
-            admin.group]
+    return [identity.group, catalog.group, query.group, views.group, timeline.group, history.group, write.group,
+            activities.group, delete.group, reports.group, search.group, admin.group]
 
 
 def build_mcp_server(deps: ToolDeps, **mcp_server_kwargs: Any) -> MCPServer:

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from .auditing import get_auditing
 from .errors import MAX_URL_LENGTH, AuthenticationError, UrlTooLongError
 from .fetchxml import parse_paging_cookie_annotation, validate_fetch_xml
 from .history import get_record_change_history
@@ -167,6 +168,10 @@ class DataverseClient:
         prefer = [ALL_ANNOTATIONS if annotations else FETCH_PAGING_ANNOTATIONS, *prefer_header(False, page_size)]
         _, body = await self._request("GET", collection_path(entity_set), params=params, prefer=prefer)
         return view_page_from(body)
+
+    async def get_auditing(self, logical_name: str) -> tuple[bool, bool]:
+        """Whether auditing is on (for the environment, for the table): with either off nothing is recorded."""
+        return await get_auditing(self._get_json, logical_name)
 
     async def get_record_change_history(
         self, entity_set: str, record_id: str, *, page: int = 1, page_size: int = 50, paging_cookie: str | None = None

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 CHART_URI = "ui://dataverse/chart-v1.html"  # run_report results: bars, or a funnel by stage
 GRID_URI = "ui://dataverse/grid-v1.html"  # query_records and fetchxml_query results: sortable, paged by cursor
 CARD_URI = "ui://dataverse/card-v1.html"  # get_record results: fields grouped, link to the record in Dynamics
-TIMELINE_URI = "ui://dataverse/timeline-v1.html"  # get_timeline results (the tool comes next)
+TIMELINE_URI = "ui://dataverse/timeline-v1.html"  # get_timeline results
 
 
 @dataclass(frozen=True)

@@ -43,10 +43,22 @@ def compact_schema(schema: Any, *, keep_descriptions: bool) -> Any:
 
 
 def compact_output_schema(schema: dict[str, Any]) -> dict[str, Any]:
-    """An output schema as a shape only: no prose, no open- or closed-object flags, no `required` lists (a result
-    leaves nulls out, so which keys appear already says what is set)."""
-    compacted: dict[str, Any] = _without_closed_flags(compact_schema(schema, keep_descriptions=False))
+    """An output schema as a shape only: the result's own keys and their types. No prose, no open- or closed-object
+    flags, no `required` lists (a result leaves nulls out, so which keys appear already says what is set), and nested
+    records as plain objects (their `$defs`, repeated in every conversation, are what the description explains)."""
+    flat = {key: value for key, value in schema.items() if key != "$defs"}
+    compacted: dict[str, Any] = _without_closed_flags(_refs_as_objects(compact_schema(flat, keep_descriptions=False)))
     return compacted
+
+
+def _refs_as_objects(schema: Any) -> Any:
+    if isinstance(schema, list):
+        return [_refs_as_objects(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    if "$ref" in schema:
+        return {"type": "object"}
+    return {key: _refs_as_objects(value) for key, value in schema.items()}
 
 
 def _without_closed_flags(schema: Any) -> Any:

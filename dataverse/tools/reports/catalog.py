@@ -59,10 +59,23 @@ def _open_opportunities(*conditions: str, link: str = "", order: str = "estimate
     )
 
 
+def _recent_activity(days: int) -> str:
+    return f"<filter><condition attribute='createdon' operator='last-x-days' value='{days}'/></filter>"
+
+
 def _no_activity_since(days: int, *, to: str) -> str:
     return (
         f"<link-entity name='activitypointer' from='regardingobjectid' to='{to}' link-type='not any'>"
-        f"<filter><condition attribute='createdon' operator='last-x-days' value='{days}'/></filter></link-entity>"
+        f"{_recent_activity(days)}</link-entity>"
+    )
+
+
+def _no_activity_through(table: str, lookup: str, days: int) -> str:
+    """None of the account's `table` records (linked by `lookup`) has an activity in the last `days` days."""
+    return (
+        f"<link-entity name='{table}' from='{lookup}' to='accountid' link-type='not any'>"
+        f"<link-entity name='activitypointer' from='regardingobjectid' to='{table}id' link-type='any'>"
+        f"{_recent_activity(days)}</link-entity></link-entity>"
     )
 
 
@@ -95,13 +108,15 @@ REPORTS: tuple[Report, ...] = (
     Report(
         name="accounts-without-recent-activity",
         title=f"Accounts with no activity in {QUIET_AFTER_DAYS} days",
-        description=f"Active accounts the signed-in user can see with no appointment, task or phone call recorded "
-                    f"against them in the last {QUIET_AFTER_DAYS} days.",
+        description=f"Active accounts the signed-in user can see with no activity in the last {QUIET_AFTER_DAYS} "
+                    "days: none regarding the account, its contacts or its opportunities.",
         fetch_xml=(
             "<fetch><entity name='account'>"
             "<attribute name='name'/><attribute name='ownerid'/><attribute name='address1_city'/>"
             "<filter><condition attribute='statecode' operator='eq' value='0'/></filter>"
             f"{_no_activity_since(QUIET_AFTER_DAYS, to='accountid')}"
+            f"{_no_activity_through('contact', 'parentcustomerid', QUIET_AFTER_DAYS)}"
+            f"{_no_activity_through('opportunity', 'customerid', QUIET_AFTER_DAYS)}"
             "<order attribute='name'/></entity></fetch>"
         ),
         instruction="List the accounts that have gone quiet and suggest which to contact first.",

@@ -26,7 +26,7 @@ from dataverse.tools.apps import CARD_URI, CHART_URI, GRID_URI, TIMELINE_URI
 from tests.e2e.harness import BASE_URL, E2E, payload, running_app
 
 WIDGET_URIS = {CHART_URI, GRID_URI, CARD_URI, TIMELINE_URI}
-DECLARED = {"run_report": CHART_URI, "query_records": GRID_URI, "get_record": CARD_URI}
+DECLARED = {"run_report": CHART_URI, "query_records": GRID_URI, "get_record": CARD_URI, "get_timeline": TIMELINE_URI}
 EMPTY_CSP = {"connectDomains": [], "resourceDomains": [], "frameDomains": [], "baseUriDomains": []}
 EMPTY_OPENAI_CSP = {"connect_domains": [], "resource_domains": [], "frame_domains": []}
 MAX_WIDGET_BYTES = 50_000

@@ -13,6 +13,10 @@ from dataverse.storage.memory import MemoryStore
 from dataverse.tools import build_mcp_server
 from dataverse.tools.kit.context import ToolDeps
 
+EVERY_TOOL = {"whoami", "list_tables", "describe_table", "refresh_schema", "query_records", "get_record",
+              "fetchxml_query", "list_views", "run_view", "get_timeline", "get_record_history", "create_record",
+              "update_record", "log_activity", "delete_record", "confirm_delete", "run_report", "search", "fetch",
+              "list_environments", "sign_out"}
 NOT_PER_ENVIRONMENT = {"list_environments", "sign_out", "confirm_delete"}  # about the connection or a token
 
 
@@ -32,7 +36,7 @@ async def test_environment_parameter_follows_the_number_of_environments(urls: li
     tools = {tool.name: tool for tool in await server.list_tools()}
     prompts = {prompt.name: prompt for prompt in await server.list_prompts()}
     several = len(urls) > 1
-    assert len(tools) == 16
+    assert len(tools) == len(EVERY_TOOL)
     for name, tool in tools.items():
         takes_environment = "environment" in tool.input_schema.get("properties", {})
         assert takes_environment is (several and name not in NOT_PER_ENVIRONMENT), name
@@ -51,7 +55,8 @@ async def test_every_tool_states_every_hint_and_closes_its_input_schema():
 
 
 @pytest.mark.parametrize(("settings", "absent"), [
-    ({"access_mode": "read_only"}, {"create_record", "update_record", "delete_record", "confirm_delete"}),
+    ({"access_mode": "read_only"}, {"create_record", "update_record", "log_activity", "delete_record",
+                                    "confirm_delete"}),
     ({"allow_delete": False}, {"delete_record", "confirm_delete"}),
 ], ids=["read-only", "no-delete"])
 async def test_the_policy_decides_which_tools_exist(settings: dict[str, object], absent: set[str]):

@@ -18,7 +18,8 @@ def test_report_names_are_unique_kebab_case_and_resource_uris_follow():
 
 def test_tables_come_from_the_fetchxml_including_link_entities():
     by_name = {report.name: report for report in REPORTS}
-    assert by_name["accounts-without-recent-activity"].tables == {"account", "activitypointer"}
+    assert by_name["accounts-without-recent-activity"].tables == {"account", "contact", "opportunity",
+                                                                  "activitypointer"}
     assert by_name["stale-opportunities"].tables == {"opportunity", "activitypointer"}
     assert by_name["pipeline-by-stage"].aggregate and not by_name["my-open-opportunities"].aggregate
 
