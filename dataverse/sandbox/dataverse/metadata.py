@@ -20,7 +20,7 @@ ATTRIBUTE_TYPES = {
 }
 OBJECT_TYPE_CODES = {"account": 1, "contact": 2, "opportunity": 3, "lead": 4, "businessunit": 10, "systemuser": 8,
                      "team": 9, "usersettings": 150, "appointment": 4201, "task": 4212, "phonecall": 4210,
-                     "activitypointer": 4200}
+                     "activitypointer": 4200, "opportunityclose": 4208, "competitor": 123, "list": 4300}
 
 
 def metadata_id(*parts: str) -> str:

@@ -1,9 +1,11 @@
 """Row security modelled on Dataverse's Salesperson and Sales Manager roles.
 
 A rep reads what they own, what a team they belong to owns, what was shared with them or their team, the directory
-tables (systemuser, businessunit, team) and their own usersettings; a manager reads everything. A rep writes (update,
-delete) only rows they or their team own; shared rows are read-only to them. A record outside reach is invisible:
-retrieve answers 404 and queries leave it out. `SecuredDataset` is the `model.Dataset` handed to the query engines.
+tables (systemuser, businessunit, team), organisation-owned tables (competitor) and their own usersettings; a manager
+reads everything. A rep writes (update, assign, delete, append) only rows they or their team own; shared rows are
+read-only to them. A record outside reach is invisible: retrieve answers 404 and queries leave it out. A visible
+record the caller may not change answers 403 with the missing privilege (`privileges`). `SecuredDataset` is the
+`model.Dataset` handed to the query engines.
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dataverse.sandbox.dataverse.model import QueryContext, Row, SandboxError, Table
+from dataverse.sandbox.dataverse.privileges import PRIVILEGE_DENIED, Verb, privilege_denied
 from dataverse.sandbox.dataverse.state import SandboxOrganization
 
+__all__ = ["DIRECTORY_TABLES", "NOT_FOUND", "PRIVILEGE_DENIED", "Caller", "SecuredDataset", "caller_for", "not_found"]
+
 DIRECTORY_TABLES = frozenset({"systemuser", "businessunit", "team"})
-PRIVILEGE_DENIED = "0x80040220"
 NOT_FOUND = "0x80040217"
 
 
@@ -68,6 +72,8 @@ class SecuredDataset:
         row_id = row.get(table.primary_id)
         if logical_name == "usersettings":
             return row_id == self.caller.user_id
+        if table.ownership == "OrganizationOwned":
+            return True  # organisation-owned tables are read at organisation depth
         if self._owns(row):
             return True
         if not isinstance(row_id, str):
@@ -102,13 +108,16 @@ class SecuredDataset:
             raise not_found(table, row_id)
         return row
 
-    def require_write(self, table: Table, row: Row, access: str = "WriteAccess") -> None:
+    def require_write(self, table: Table, row: Row, verb: Verb = "Write") -> None:
+        """403 unless the caller may change `row` (Write, Delete, Assign and Append follow the same depth here)."""
         if not self.can_write(table.logical_name, row):
-            raise SandboxError(
-                403, PRIVILEGE_DENIED,
-                f"Principal user (Id={self.caller.user_id}, type=8) is missing {access} right on "
-                f"{table.logical_name} record with Id = {row.get(table.primary_id)}.",
-            )
+            raise privilege_denied(self.caller.user_id, verb, table)
+
+    def require_append_to(self, table: Table, row: Row) -> None:
+        """403 unless the caller may point other records at `row` (organisation-owned rows: anyone who reads them)."""
+        if table.ownership == "OrganizationOwned" and table.logical_name not in ("usersettings",):
+            return
+        self.require_write(table, row, "AppendTo")
 
     def query_context(self) -> QueryContext:
         return QueryContext(user_id=self.caller.user_id, now=self.org.now(),

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from zoneinfo import ZoneInfo
 
 from dataverse.sandbox.dataverse.faults import FaultPlan, RequestStats
-from dataverse.sandbox.dataverse.model import LookupValue, Row, Table
+from dataverse.sandbox.dataverse.model import LookupValue, ManyToMany, Row, Table
 from dataverse.sandbox.dataverse.schema import ACTIVITY_TABLES, build_schema
 from dataverse.sandbox.users import SANDBOX_BUSINESS_UNIT_ID, SANDBOX_ORGANIZATION_ID, SANDBOX_USERS
 
@@ -23,6 +24,15 @@ TIMEZONE_CODES: dict[int, str] = {
     85: "Europe/London", 110: "Europe/Berlin", 105: "Europe/Paris", 235: "Asia/Tokyo", 255: "Australia/Sydney",
     190: "Asia/Kolkata", 0: "Etc/GMT+12", 92: "UTC",
 }
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What `SandboxOrganization.restore` puts back: rows, shares and N:N links as they were."""
+
+    rows: dict[str, dict[str, Row]]
+    shares: dict[tuple[str, str], set[str]]
+    links: dict[str, set[tuple[str, str]]]
 
 
 class SandboxOrganization:
@@ -36,6 +46,7 @@ class SandboxOrganization:
         self.business_unit_id = SANDBOX_BUSINESS_UNIT_ID
         self.team_members: dict[str, set[str]] = {}
         self.shares: dict[tuple[str, str], set[str]] = {}  # (table, row id) -> principals with read access
+        self.links: dict[str, set[tuple[str, str]]] = {}  # N:N schema name -> (entity1 id, entity2 id) pairs
         self.roles: dict[str, str] = {user.systemuser_id: user.role for user in SANDBOX_USERS}
         self.faults = FaultPlan()
         self.stats = RequestStats()
@@ -106,8 +117,53 @@ class SandboxOrganization:
         return row
 
     def remove_row(self, logical_name: str, row_id: str) -> None:
+        """Drop a row with its shares and its N:N links (Dataverse deletes the intersect rows with it)."""
         self.rows[logical_name].pop(row_id, None)
         self.shares.pop((logical_name, row_id), None)
+        for relationship in self.tables[logical_name].many_to_many:
+            side = 0 if relationship.entity1 == logical_name else 1
+            pairs = self.links.get(relationship.schema_name, set())
+            pairs -= {pair for pair in pairs if pair[side] == row_id}
+
+    # --- N:N links (the intersect tables' rows) ------------------------------------------------------------------
+    def link(self, relationship: ManyToMany, entity1_id: str, entity2_id: str) -> bool:
+        """Add an intersect row; False if the two records were already linked."""
+        pairs = self.links.setdefault(relationship.schema_name, set())
+        pair = (entity1_id.lower(), entity2_id.lower())
+        if pair in pairs:
+            return False
+        pairs.add(pair)
+        return True
+
+    def unlink(self, relationship: ManyToMany, entity1_id: str, entity2_id: str) -> bool:
+        """Remove an intersect row; False if there was none."""
+        pairs = self.links.get(relationship.schema_name, set())
+        pair = (entity1_id.lower(), entity2_id.lower())
+        if pair not in pairs:
+            return False
+        pairs.discard(pair)
+        return True
+
+    def linked_ids(self, relationship: ManyToMany, logical_name: str, row_id: str) -> list[str]:
+        """The ids of the records at the other end of `relationship` linked to `logical_name` record `row_id`."""
+        side = 0 if relationship.entity1 == logical_name else 1
+        pairs = self.links.get(relationship.schema_name, set())
+        return sorted(pair[1 - side] for pair in pairs if pair[side] == row_id.lower())
+
+    # --- transactions --------------------------------------------------------------------------------------------
+    def snapshot(self) -> Snapshot:
+        """A copy of everything a write can change, for rolling back a change set or a failed action."""
+        return Snapshot(
+            rows={name: {row_id: dict(row) for row_id, row in rows.items()} for name, rows in self.rows.items()},
+            shares={key: set(principals) for key, principals in self.shares.items()},
+            links={name: set(pairs) for name, pairs in self.links.items()},
+        )
+
+    def restore(self, snapshot: Snapshot) -> None:
+        """Put back the rows, shares and links of `snapshot` (row versions keep counting up, as in Dataverse)."""
+        self.rows = snapshot.rows
+        self.shares = snapshot.shares
+        self.links = snapshot.links
 
     def share_with(self, logical_name: str, row_id: str, principal_id: str) -> None:
         self.shares.setdefault((logical_name, row_id), set()).add(principal_id)

@@ -1,40 +1,21 @@
-"""Changing records: create (`POST /{entityset}`), update/upsert (`PATCH /{entityset}({key})` with If-Match
-and If-None-Match), and delete (`DELETE`, with cascade per OneToMany relationship), as the Dataverse Web API
-answers them."""
+"""Changing records over HTTP: create (`POST /{entityset}`), update/upsert (`PATCH /{entityset}({key})` with If-Match
+and If-None-Match), and delete (`DELETE`), as the Dataverse Web API answers them. The writes themselves (rules,
+security, cascades) are `writes`; what the Update message may not do (close an opportunity) is `state_rules`."""
 
 from __future__ import annotations
 
-import uuid
-
 from starlette.responses import Response
 
+from dataverse.sandbox.dataverse import writes
 from dataverse.sandbox.dataverse.context import RequestContext, json_response
-from dataverse.sandbox.dataverse.model import LookupValue, Row, SandboxError, Table
-from dataverse.sandbox.dataverse.payload import check_required, settle_state, values_from_payload
+from dataverse.sandbox.dataverse.model import Row, SandboxError, Table
+from dataverse.sandbox.dataverse.payload import values_from_payload
 from dataverse.sandbox.dataverse.record_routes import entity_body, resolve_key, single_options
-from dataverse.sandbox.dataverse.security import PRIVILEGE_DENIED, SecuredDataset, not_found
+from dataverse.sandbox.dataverse.security import not_found
+from dataverse.sandbox.dataverse.state_rules import check_state_change
 
 VERSION_MISMATCH = "0x80060882"
-DUPLICATE = "0x80040237"
-READ_ONLY_TABLES = frozenset({"activitypointer"})
-
-
-def _require_create(dataset: SecuredDataset, table: Table) -> None:
-    if table.logical_name in READ_ONLY_TABLES:
-        raise SandboxError(400, "0x80040203", f"The '{table.logical_name}' entity cannot be created or updated "
-                                              "directly; use a specific activity entity instead.")
-    if table.ownership != "UserOwned" and not dataset.caller.is_manager:
-        raise SandboxError(403, PRIVILEGE_DENIED,
-                           f"Principal user (Id={dataset.caller.user_id}, type=8) is missing prvCreate"
-                           f"{table.display_name.replace(' ', '')} privilege on entity '{table.logical_name}'.")
-
-
-def _check_owner(dataset: SecuredDataset, table: Table, row: Row) -> None:
-    owner = row.get("ownerid")
-    if isinstance(owner, LookupValue) and not dataset.can_assign_to(owner.id):
-        raise SandboxError(403, PRIVILEGE_DENIED,
-                           f"Principal user (Id={dataset.caller.user_id}, type=8) is missing AssignAccess right on "
-                           f"{table.logical_name} records owned by {owner.id}.")
+DUPLICATE = writes.DUPLICATE
 
 
 def _written(ctx: RequestContext, table: Table, row: Row, *, created: bool) -> Response:
@@ -48,30 +29,11 @@ def _written(ctx: RequestContext, table: Table, row: Row, *, created: bool) -> R
                          headers=headers)
 
 
-def _insert(ctx: RequestContext, table: Table, values: Row, row_id: str | None) -> Row:
-    _require_create(ctx.dataset, table)
-    row_id = row_id or values.get(table.primary_id) or str(uuid.uuid4())
-    if ctx.org.get_row(table.logical_name, row_id) is not None:
-        raise SandboxError(412, DUPLICATE, "A record with matching key values already exists.")
-    now, caller = ctx.org.now(), LookupValue("systemuser", ctx.dataset.caller.user_id)
-    row: Row = {name: None for name in table.columns}
-    row.update(values)
-    row[table.primary_id] = row_id
-    if "ownerid" in table.columns:
-        row["ownerid"] = values.get("ownerid") or caller
-        row.update(createdon=now, modifiedon=now, createdby=caller, modifiedby=caller)
-        _check_owner(ctx.dataset, table, row)
-    elif "createdon" in table.columns:
-        row.update(createdon=now, modifiedon=now)
-    settle_state(table, row)
-    check_required(table, row)
-    return ctx.org.put_row(table.logical_name, row)
-
-
 async def create_record(ctx: RequestContext, table: Table) -> Response:
     body = await ctx.json_body()
     values = values_from_payload(ctx.dataset, table, body, creating=True)
-    row = _insert(ctx, table, values, None)
+    check_state_change(table, None, values)
+    row = writes.create_row(ctx.dataset, table, values)
     return _written(ctx, table, row, created=True)
 
 
@@ -96,8 +58,8 @@ def _check_if_match(ctx: RequestContext, table: Table, row: Row | None, row_id: 
 async def update_record(ctx: RequestContext, table: Table, key: str) -> Response:
     row_id = resolve_key(ctx, table, key)
     body = await ctx.json_body()
-    if table.logical_name in READ_ONLY_TABLES:
-        _require_create(ctx.dataset, table)
+    if table.logical_name in writes.READ_ONLY_TABLES:
+        writes.require_create(ctx.dataset, table)
     existing = ctx.org.get_row(table.logical_name, row_id)
     readable = existing is not None and ctx.dataset.can_read(table.logical_name, existing)
     if existing is not None and not readable:
@@ -105,67 +67,22 @@ async def update_record(ctx: RequestContext, table: Table, key: str) -> Response
     _check_if_match(ctx, table, existing, row_id)
     if existing is None:  # PATCH is an upsert
         values = values_from_payload(ctx.dataset, table, body, creating=True)
-        row = _insert(ctx, table, values, row_id)
+        check_state_change(table, None, values)
+        row = writes.create_row(ctx.dataset, table, values, row_id=row_id)
         return _written(ctx, table, row, created=True)
-    ctx.dataset.require_write(table, existing)
     values = values_from_payload(ctx.dataset, table, body, creating=False)
-    updated = dict(existing)
-    updated.update(values)
-    if "ownerid" in values:
-        if values["ownerid"] is None:
-            raise SandboxError(400, "0x80040203", "The owner of a record cannot be cleared.")
-        _check_owner(ctx.dataset, table, updated)
-    if "statecode" in values and "statuscode" not in values:
-        updated["statuscode"] = None
-    settle_state(table, updated)
-    check_required(table, updated)
-    if "modifiedon" in table.columns:
-        updated["modifiedon"] = ctx.org.now()
-    if "modifiedby" in table.columns:
-        updated["modifiedby"] = LookupValue("systemuser", ctx.dataset.caller.user_id)
-    row = ctx.org.put_row(table.logical_name, updated)
+    check_state_change(table, existing, values)
+    row = writes.update_row(ctx.dataset, table, existing, values)
     return _written(ctx, table, row, created=False)
-
-
-def _delete_cascade(ctx: RequestContext, logical_name: str, row_id: str) -> None:
-    table = ctx.org.table(logical_name)
-    target = LookupValue(logical_name, row_id)
-    for rel in table.one_to_many:
-        if rel.referencing_entity == "activitypointer":
-            continue  # a view over the activity tables, handled through them
-        children = [row for row in ctx.org.all_rows(rel.referencing_entity)
-                    if row.get(rel.referencing_attribute) == target]
-        if not children or rel.cascade_delete == "NoCascade":
-            continue
-        child_table = ctx.org.table(rel.referencing_entity)
-        if rel.cascade_delete == "Restrict":
-            raise SandboxError(400, "0x80040227", f"The {logical_name} record cannot be deleted because it is "
-                                                  f"referenced by {len(children)} {child_table.logical_name} record(s) "
-                                                  f"through '{rel.schema_name}'.")
-        for child in children:
-            child_id = str(child[child_table.primary_id])
-            if rel.cascade_delete == "Cascade":
-                _delete_cascade(ctx, child_table.logical_name, child_id)
-                ctx.org.remove_row(child_table.logical_name, child_id)
-            else:
-                unlinked = dict(child)
-                unlinked[rel.referencing_attribute] = None
-                ctx.org.put_row(child_table.logical_name, unlinked)
 
 
 async def delete_record(ctx: RequestContext, table: Table, key: str) -> Response:
     row_id = resolve_key(ctx, table, key)
     row = ctx.dataset.get_or_404(table, row_id)
-    logical_name = table.logical_name
-    if logical_name == "activitypointer":
-        logical_name = str(row["activitytypecode"])
-        table = ctx.org.table(logical_name)
+    if table.logical_name == "activitypointer":
+        table = ctx.org.table(str(row["activitytypecode"]))
         row = ctx.dataset.get_or_404(table, row_id)
-    ctx.dataset.require_write(table, row, access="DeleteAccess")
-    if table.ownership != "UserOwned" and not ctx.dataset.caller.is_manager:
-        raise SandboxError(403, PRIVILEGE_DENIED, f"Principal user (Id={ctx.dataset.caller.user_id}, type=8) is "
-                                                  f"missing prvDelete privilege on entity '{logical_name}'.")
+    ctx.dataset.require_write(table, row, "Delete")
     _check_if_match(ctx, table, row, row_id)
-    _delete_cascade(ctx, logical_name, row_id)
-    ctx.org.remove_row(logical_name, row_id)
+    writes.delete_row(ctx.dataset, table, row)
     return Response(status_code=204)
