@@ -17,7 +17,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from dataverse.sandbox.dataverse import metadata_routes, record_routes, write_routes
+from dataverse.sandbox.dataverse import (
+    action_routes,
+    batch_routes,
+    csdl,
+    metadata_routes,
+    record_routes,
+    ref_routes,
+    write_routes,
+)
 from dataverse.sandbox.dataverse.context import (
     API_PREFIX,
     RequestContext,
@@ -25,8 +33,10 @@ from dataverse.sandbox.dataverse.context import (
     error_response,
     json_response,
 )
-from dataverse.sandbox.dataverse.identity_routes import sandbox_token_verifier, who_am_i
-from dataverse.sandbox.dataverse.model import SandboxError, Unauthenticated
+from dataverse.sandbox.dataverse.identity_routes import sandbox_token_verifier
+from dataverse.sandbox.dataverse.model import SandboxError, Table, Unauthenticated
+from dataverse.sandbox.dataverse.operation_catalog import bound_operation, unbound_operation
+from dataverse.sandbox.dataverse.operations import NAMESPACE
 from dataverse.sandbox.dataverse.search_routes import create_search_routes
 from dataverse.sandbox.dataverse.security import SecuredDataset, caller_for
 from dataverse.sandbox.dataverse.state import SandboxOrganization
@@ -147,12 +157,21 @@ async def _dispatch(ctx: RequestContext, method: str, path: str) -> Response:
     segments = _split_path(path)
     if not segments:
         raise _not_found_segment("")
+    if segments == ["$metadata"]:
+        if method != "GET":
+            raise action_routes.no_http_resource(ctx)
+        return csdl.get_metadata_document(ctx)
+    if segments == ["$batch"]:
+        if method != "POST":
+            raise action_routes.no_http_resource(ctx)
+        return await batch_routes.run_batch(ctx, _dispatch)
     match = _SEGMENT.match(segments[0])
     if match is None:
         raise _not_found_segment(segments[0])
     name, key = match.group(1), match.group(2)
-    if name == "WhoAmI" and method == "GET" and len(segments) == 1:
-        return who_am_i(ctx)
+    operation = unbound_operation(name)
+    if operation is not None and len(segments) == 1:
+        return await action_routes.invoke(ctx, method, operation, key)
     if name == "EntityDefinitions":
         if method != "GET":
             raise SandboxError(405, "0x80060888", "The sandbox serves metadata read-only.")
@@ -162,6 +181,13 @@ async def _dispatch(ctx: RequestContext, method: str, path: str) -> Response:
     except KeyError:
         raise _not_found_segment(name) from None
     rest = segments[1:]
+    if rest and rest[0].startswith(f"{NAMESPACE}."):
+        return await _bound_operation(ctx, method, table, key, rest)
+    if rest and rest[-1] == "$ref" and method != "GET" and key is not None:
+        return await ref_routes.handle_ref(ctx, method, table, key, rest)
+    if rest and len(rest) == 1 and bound_operation(rest[0].split("(", 1)[0], table.logical_name,
+                                                    collection=key is None) is not None:
+        raise action_routes.unresolved_parameters()
     if key is None:
         if rest:
             raise _not_found_segment(rest[0])
@@ -181,3 +207,19 @@ async def _dispatch(ctx: RequestContext, method: str, path: str) -> Response:
     if method == "DELETE":
         return await write_routes.delete_record(ctx, table, key)
     raise SandboxError(405, "0x80060888", f"The HTTP method {method} is not allowed on a single record.")
+
+
+async def _bound_operation(ctx: RequestContext, method: str, table: Table, key: str | None,
+                           rest: list[str]) -> Response:
+    """`{set}({id})/Microsoft.Dynamics.CRM.<Name>` or `{set}/Microsoft.Dynamics.CRM.<Name>`."""
+    if len(rest) != 1:
+        raise _not_found_segment(rest[1])
+    match = _SEGMENT.match(rest[0])
+    name = match.group(1).removeprefix(f"{NAMESPACE}.") if match else ""
+    operation = bound_operation(name, table.logical_name, collection=key is None)
+    if match is None or operation is None:
+        raise _not_found_segment(rest[0])
+    row = None
+    if key is not None:
+        row = ctx.dataset.get_or_404(table, record_routes.resolve_key(ctx, table, key))
+    return await action_routes.invoke(ctx, method, operation, match.group(2), table=table, row=row)

@@ -1,5 +1,6 @@
-"""The sample CRM schema of the sandbox Dataverse: twelve tables as `model.Table`, with their choice options, lookups
-and the ManyToOne/OneToMany relationships (navigation property names and cascade behaviour) Dataverse gives them.
+"""The sample CRM schema of the sandbox Dataverse: the core tables as `model.Table` (the sales tables come from
+`schema_sales`), with their choice options, lookups and the ManyToOne/OneToMany/ManyToMany relationships (navigation
+property names and cascade behaviour) Dataverse gives them.
 
 `build_schema()` returns the tables keyed by logical name; it is pure and cheap, so each organisation builds its own.
 """
@@ -26,8 +27,9 @@ from dataverse.sandbox.dataverse.schema_columns import (
     versionnumber,
 )
 from dataverse.sandbox.dataverse.schema_relationships import REGARDING_TARGETS, list_relationships
+from dataverse.sandbox.dataverse.schema_sales import MANY_TO_MANY, lead_link_columns, sales_relationships, sales_tables
 
-ACTIVITY_TABLES = ("appointment", "task", "phonecall")
+ACTIVITY_TABLES = ("appointment", "task", "phonecall", "opportunityclose")
 
 INDUSTRY_OPTIONS = (
     Option(1, "Accounting"),
@@ -90,6 +92,7 @@ def _tables() -> list[Table]:
             boolean("creditonhold", "Credit Hold", true_label="Yes", false_label="No"),
             lookup("primarycontactid", "Primary Contact", ("contact",)),
             lookup("parentaccountid", "Parent Account", ("account",)),
+            *lead_link_columns(),
             state((Option(0, "Active"), Option(1, "Inactive"))),
             status((Option(1, "Active", 0), Option(2, "Inactive", 1))),
             *owned_columns(),
@@ -112,6 +115,7 @@ def _tables() -> list[Table]:
             choice("preferredcontactmethodcode", "Preferred Method of Contact",
                    (Option(1, "Any"), Option(2, "Email"), Option(3, "Phone"), Option(4, "Fax"), Option(5, "Mail"))),
             memo("description", "Description"),
+            *lead_link_columns(),
             state((Option(0, "Active"), Option(1, "Inactive"))),
             status((Option(1, "Active", 0), Option(2, "Inactive", 1))),
             *owned_columns(),
@@ -135,6 +139,7 @@ def _tables() -> list[Table]:
                    (Option(0, "Qualify"), Option(1, "Develop"), Option(2, "Propose"), Option(3, "Close"))),
             choice("opportunityratingcode", "Rating", RATING_OPTIONS),
             memo("description", "Description"),
+            *lead_link_columns(),
             state((Option(0, "Open"), Option(1, "Won"), Option(2, "Lost"))),
             status((Option(1, "In Progress", 0), Option(2, "On Hold", 0), Option(3, "Won", 1),
                     Option(4, "Canceled", 2), Option(5, "Out-Sold", 2))),
@@ -161,6 +166,8 @@ def _tables() -> list[Table]:
             choice("industrycode", "Industry", INDUSTRY_OPTIONS),
             money("revenue", "Annual Revenue"),
             lookup("parentaccountid", "Account", ("account",)),
+            lookup("parentcontactid", "Contact", ("contact",)),
+            lookup("qualifyingopportunityid", "Qualifying Opportunity", ("opportunity",)),
             state((Option(0, "Open"), Option(1, "Qualified"), Option(2, "Disqualified"))),
             status((Option(1, "New", 0), Option(2, "Contacted", 0), Option(3, "Qualified", 1), Option(4, "Lost", 2),
                     Option(5, "Cannot Contact", 2), Option(6, "No Longer Interested", 2), Option(7, "Canceled", 2))),
@@ -264,7 +271,7 @@ def _tables() -> list[Table]:
         ownership="OrganizationOwned",
     )
     return [account, contact, opportunity, lead, appointment, task, phonecall, activitypointer, systemuser,
-            businessunit, team, usersettings]
+            businessunit, team, usersettings, *sales_tables()]
 
 
 def build_schema() -> dict[str, Table]:
@@ -272,7 +279,7 @@ def build_schema() -> dict[str, Table]:
     tables = {table.logical_name: table for table in _tables()}
     many_to_one: dict[str, list[ManyToOne]] = {name: [] for name in tables}
     one_to_many: dict[str, list[OneToMany]] = {name: [] for name in tables}
-    for rel in list_relationships(tables):
+    for rel in [*list_relationships(tables), *sales_relationships()]:
         referenced = tables[rel.referenced_entity]
         many_to_one[rel.referencing_entity].append(ManyToOne(
             rel.schema_name, rel.referencing_attribute, rel.referenced_entity, referenced.primary_id,
@@ -281,6 +288,7 @@ def build_schema() -> dict[str, Table]:
             rel.schema_name, rel.referencing_entity, rel.referencing_attribute, rel.referenced_navigation,
             rel.cascade))
     return {
-        name: dataclasses.replace(table, many_to_one=tuple(many_to_one[name]), one_to_many=tuple(one_to_many[name]))
+        name: dataclasses.replace(table, many_to_one=tuple(many_to_one[name]), one_to_many=tuple(one_to_many[name]),
+                                  many_to_many=tuple(rel for rel in MANY_TO_MANY if name in (rel.entity1, rel.entity2)))
         for name, table in tables.items()
     }

@@ -113,11 +113,15 @@ class SecuredDataset:
         if not self.can_write(table.logical_name, row):
             raise privilege_denied(self.caller.user_id, verb, table)
 
-    def require_append_to(self, table: Table, row: Row) -> None:
-        """403 unless the caller may point other records at `row` (organisation-owned rows: anyone who reads them)."""
-        if table.ownership == "OrganizationOwned" and table.logical_name not in ("usersettings",):
+    def require_append(self, table: Table, row: Row, verb: Verb = "Append") -> None:
+        """403 unless the caller may link `row` to others (Append) or others to it (AppendTo). Organisation-owned
+        rows (competitors, users) take links from anyone who reads them; owned rows follow the write depth."""
+        if table.ownership == "OrganizationOwned" and table.logical_name != "usersettings":
             return
-        self.require_write(table, row, "AppendTo")
+        self.require_write(table, row, verb)
+
+    def require_append_to(self, table: Table, row: Row) -> None:
+        self.require_append(table, row, "AppendTo")
 
     def query_context(self) -> QueryContext:
         return QueryContext(user_id=self.caller.user_id, now=self.org.now(),

@@ -1,6 +1,6 @@
 """The deterministic sample organisation: users, a team, accounts, contacts, opportunities, leads and activities
-drawn from one `random.Random`, dated relative to the organisation's clock so "this month" and "last 30 days"
-always hold data.
+drawn from one `random.Random` (then the sales rows of `seed_sales`), dated relative to the organisation's clock so
+"this month" and "last 30 days" always hold data.
 
 Guarantees the tests and demos lean on: alice and bob each own several open opportunities closing this month; some
 accounts are called "Contoso ..." and have contacts; some accounts owned by carol are shared (read-only) with the
@@ -15,6 +15,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 
 from dataverse.sandbox.dataverse.model import LookupValue, Row
+from dataverse.sandbox.dataverse.seed_sales import seed_sales
 from dataverse.sandbox.dataverse.state import SandboxOrganization
 from dataverse.sandbox.users import ALICE, BOB, CAROL, SANDBOX_TEAM_ID, SANDBOX_USERS
 
@@ -242,3 +243,4 @@ def seed_organization(org: SandboxOrganization, rng: random.Random) -> None:
     _seed_opportunities(org, rng, accounts)
     _seed_leads(org, rng, accounts)
     _seed_activities(org, rng, accounts)
+    seed_sales(org)
