@@ -43,6 +43,8 @@ from dataverse.sandbox.dataverse.transactions import transaction
 
 Dispatch = Callable[[RequestContext, str, str], Awaitable[Response]]
 MAX_OPERATIONS = 1000
+_HEADER_NAMES = {"content-type": "Content-Type", "odata-entityid": "OData-EntityId", "etag": "ETag",
+                 "preference-applied": "Preference-Applied", "location": "Location"}
 _REFERENCE = re.compile(r"\$(\w+)")
 
 
@@ -133,8 +135,8 @@ class _Runner:
             response = await self.dispatch(inner, request.method, path)
         except SandboxError as error:
             response = error_response(error)
-        headers = [(name, value) for name, value in response.headers.items()
-                   if name.lower() not in ("content-length",)]
+        headers = [(_HEADER_NAMES.get(name.lower(), name), value) for name, value in response.headers.items()
+                   if name.lower() not in ("content-length", "odata-version")]
         headers.insert(0, ("OData-Version", "4.0"))
         if response.status_code >= 400:
             headers.insert(1, ("REQ_ID", str(uuid.uuid4())))
