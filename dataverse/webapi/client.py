@@ -311,34 +311,64 @@ class DataverseClient:
         absolute: bool = False,
         outcome_hint: str = "Check whether it took effect before repeating it.",
     ) -> tuple[httpx.Response, Any]:
+        content = jsonlib.dumps(json, ensure_ascii=False).encode("utf-8") if json is not None else None
+        response = await self._send(
+            method,
+            path,
+            params=params,
+            content=content,
+            content_type="application/json; charset=utf-8" if content is not None else None,
+            headers=headers,
+            prefer=prefer,
+            idempotent=idempotent,
+            absolute=absolute,
+            outcome_hint=outcome_hint,
+        )
+        return response, json_body(response)
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        content: bytes | None = None,
+        content_type: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        prefer: Sequence[str] = (),
+        idempotent: bool | None = None,
+        absolute: bool = False,
+        outcome_hint: str = "Check whether it took effect before repeating it.",
+        accept: str = "application/json",
+        accept_response: Callable[[httpx.Response], bool] | None = None,
+    ) -> httpx.Response:
         url = path if absolute else self._url(path, params or {})
         if method == "GET" and len(url) > MAX_URL_LENGTH:
             raise UrlTooLongError(len(url), what="FetchXML query" if params and "fetchXml" in params else "query")
-        content = jsonlib.dumps(json, ensure_ascii=False).encode("utf-8") if json is not None else None
 
         async def build_request() -> httpx.Request:
             request_headers = {
                 "Authorization": f"Bearer {await self._get_token()}",
-                "Accept": "application/json",
+                "Accept": accept,
                 "OData-MaxVersion": "4.0",
                 "OData-Version": "4.0",
             }
             if prefer:
                 request_headers["Prefer"] = ",".join(prefer)
-            if content is not None:
-                request_headers["Content-Type"] = "application/json; charset=utf-8"
+            if content_type is not None:
+                request_headers["Content-Type"] = content_type
             request_headers.update(headers or {})
             return self._http.build_request(method, url, headers=request_headers, content=content)
 
-        response = await send_with_retries(
+        return await send_with_retries(
             self._http,
             build_request,
             policy=self._retry,
             idempotent=method == "GET" if idempotent is None else idempotent,
             on_response=self._on_response,
             outcome_hint=outcome_hint,
+            accept=accept_response,
         )
-        return response, json_body(response)
 
     async def _get_token(self) -> str:
         token = await self._token_source()

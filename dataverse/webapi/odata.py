@@ -121,10 +121,11 @@ def validate_query_expression(expression: str, *, option: str = "$filter") -> st
 
 
 def encode_query(params: Mapping[str, str]) -> str:
-    """A query string with `$` option names kept literal and every value percent-encoded (spaces as %20, not +)."""
+    """A query string with `$` option names and `@p1` parameter aliases kept literal and every value percent-encoded
+    (spaces as %20, not +)."""
     parts = []
     for name, value in params.items():
-        if not re.fullmatch(r"\$?[A-Za-z][A-Za-z0-9_.-]*", name):
+        if not re.fullmatch(r"[$@]?[A-Za-z][A-Za-z0-9_.-]*", name):
             raise ValueError(f"{name!r} is not a valid query option name")
         parts.append(f"{name}={quote(str(value), safe=_QUERY_SAFE)}")
     return "&".join(parts)
