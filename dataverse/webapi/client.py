@@ -8,14 +8,15 @@ caller input can change the request path or add query parameters.
 from __future__ import annotations
 
 import asyncio
-import json as jsonlib
-import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import httpx
 
-from .errors import MAX_URL_LENGTH, AuthenticationError, UrlTooLongError
+from .actions import ActionVerbs
+from .associations import AssociationVerbs
+from .batch import BatchVerbs
+from .core import TokenSource
 from .fetchxml import parse_paging_cookie_annotation, validate_fetch_xml
 from .metadata import get_datetime_behaviors, get_table_columns, get_table_metadata, list_table_summaries
 from .models import (
@@ -31,14 +32,12 @@ from .models import (
 )
 from .odata import (
     collection_path,
-    encode_query,
     format_guid,
     record_path,
     select_option,
     validate_orderby,
     validate_query_expression,
 )
-from .retry import OnResponse, RetryPolicy, send_with_retries
 from .search import DEFAULT_TOP, SEARCH_PATH, SearchEntities, parse_search_response, search_body
 from .wire import (
     ALL_ANNOTATIONS,
@@ -47,15 +46,13 @@ from .wire import (
     check_path,
     created_id,
     if_match,
-    json_body,
-    normalise_environment_url,
     page_from,
     positive_int,
     prefer_header,
     value_rows,
 )
 
-TokenSource = Callable[[], Awaitable[str]]
+__all__ = ["DataverseClient", "TokenSource", "create_http_client"]
 
 
 def create_http_client(
@@ -72,27 +69,12 @@ def create_http_client(
     )
 
 
-class DataverseClient:
-    """Calls one Dataverse environment's Web API as whoever `token_source` returns tokens for."""
+class DataverseClient(ActionVerbs, AssociationVerbs, BatchVerbs):
+    """Calls one Dataverse environment's Web API as whoever `token_source` returns tokens for.
 
-    def __init__(
-        self,
-        environment_url: str,
-        token_source: TokenSource,
-        *,
-        http: httpx.AsyncClient,
-        retry: RetryPolicy | None = None,
-        api_version: str = "v9.2",
-        on_response: OnResponse | None = None,
-    ) -> None:
-        if not re.fullmatch(r"v\d+\.\d+", api_version):
-            raise ValueError(f"api_version must look like 'v9.2', not {api_version!r}")
-        self.environment_url = normalise_environment_url(environment_url)
-        self.api_url = f"{self.environment_url}/api/data/{api_version}/"
-        self._token_source = token_source
-        self._http = http
-        self._retry = retry or RetryPolicy()
-        self._on_response = on_response
+    Construct with `DataverseClient(environment_url, token_source, *, http, retry=None, api_version="v9.2",
+    on_response=None)` (see `core.ClientCore`). Actions and functions, `$ref` associations and `$batch` are the verb
+    groups of `actions`, `associations` and `batch` (built by `batch_request`)."""
 
     # --- reading -------------------------------------------------------------------------------------------------
     async def query(
@@ -292,91 +274,3 @@ class DataverseClient:
             has_if_match = any(name.lower() == "if-match" for name in extra)
             idempotent = method in ("GET", "HEAD") or (method in ("PATCH", "PUT") and has_if_match)
         return await self._request(method, path, params=params, json=json, headers=extra, idempotent=idempotent)
-
-    # --- plumbing ------------------------------------------------------------------------------------------------
-    async def _get_json(self, path: str, params: Mapping[str, str]) -> Any:
-        _, body = await self._request("GET", path, params=params)
-        return body
-
-    async def _request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, str] | None = None,
-        json: Any = None,
-        headers: Mapping[str, str] | None = None,
-        prefer: Sequence[str] = (),
-        idempotent: bool | None = None,
-        absolute: bool = False,
-        outcome_hint: str = "Check whether it took effect before repeating it.",
-    ) -> tuple[httpx.Response, Any]:
-        content = jsonlib.dumps(json, ensure_ascii=False).encode("utf-8") if json is not None else None
-        response = await self._send(
-            method,
-            path,
-            params=params,
-            content=content,
-            content_type="application/json; charset=utf-8" if content is not None else None,
-            headers=headers,
-            prefer=prefer,
-            idempotent=idempotent,
-            absolute=absolute,
-            outcome_hint=outcome_hint,
-        )
-        return response, json_body(response)
-
-    async def _send(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, str] | None = None,
-        content: bytes | None = None,
-        content_type: str | None = None,
-        headers: Mapping[str, str] | None = None,
-        prefer: Sequence[str] = (),
-        idempotent: bool | None = None,
-        absolute: bool = False,
-        outcome_hint: str = "Check whether it took effect before repeating it.",
-        accept: str = "application/json",
-        accept_response: Callable[[httpx.Response], bool] | None = None,
-    ) -> httpx.Response:
-        url = path if absolute else self._url(path, params or {})
-        if method == "GET" and len(url) > MAX_URL_LENGTH:
-            raise UrlTooLongError(len(url), what="FetchXML query" if params and "fetchXml" in params else "query")
-
-        async def build_request() -> httpx.Request:
-            request_headers = {
-                "Authorization": f"Bearer {await self._get_token()}",
-                "Accept": accept,
-                "OData-MaxVersion": "4.0",
-                "OData-Version": "4.0",
-            }
-            if prefer:
-                request_headers["Prefer"] = ",".join(prefer)
-            if content_type is not None:
-                request_headers["Content-Type"] = content_type
-            request_headers.update(headers or {})
-            return self._http.build_request(method, url, headers=request_headers, content=content)
-
-        return await send_with_retries(
-            self._http,
-            build_request,
-            policy=self._retry,
-            idempotent=method == "GET" if idempotent is None else idempotent,
-            on_response=self._on_response,
-            outcome_hint=outcome_hint,
-            accept=accept_response,
-        )
-
-    async def _get_token(self) -> str:
-        token = await self._token_source()
-        if not isinstance(token, str) or not token.strip():
-            raise AuthenticationError("No Dataverse access token is available for the signed-in user")
-        return token.strip()
-
-    def _url(self, path: str, params: Mapping[str, str]) -> str:
-        base = self.environment_url + path if path.startswith("/") else self.api_url + path
-        query = encode_query(params)
-        return f"{base}?{query}" if query else base
