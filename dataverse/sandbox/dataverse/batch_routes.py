@@ -4,9 +4,10 @@ as a lone request (so every rule and every write path is the one they would meet
 - Up to 1,000 operations (change set members count); a body whose last line lacks CRLF is 400 0x80048d19.
 - A change set (a `multipart/mixed` part; no GET inside) is atomic: its operations run in order, `$<n>` refers to the
   record created by Content-ID n earlier in the same set (as a URL, `$1/primarycontactid/$ref`, or an
-  `@odata.bind`/`@odata.id` value); a later or unknown Content-ID fails with "Content-ID Reference: '$n' does not
-  exist in the batch context."; when one operation fails every write of the set is rolled back and the set answers
-  with one `application/http` error response (OData 4.0 11.7.4) carrying the failing operation's Content-ID.
+  `@odata.bind`/`@odata.id` value); a later or unknown Content-ID refuses the whole batch before anything runs (400
+  "Content-ID Reference: '$n' does not exist in the batch context."); when one operation fails every write of the
+  set is rolled back and the set answers with one `application/http` error response (OData 4.0 11.7.4) carrying the
+  failing operation's Content-ID.
 - Without `Prefer: odata.continue-on-error` processing stops at the first failure and the batch answers 400; with
   it every request runs and the batch answers 200.
 - The answer is multipart/mixed with a new `batchresponse_<guid>` boundary; a change set answers as a
@@ -45,7 +46,7 @@ Dispatch = Callable[[RequestContext, str, str], Awaitable[Response]]
 MAX_OPERATIONS = 1000
 _HEADER_NAMES = {"content-type": "Content-Type", "odata-entityid": "OData-EntityId", "etag": "ETag",
                  "preference-applied": "Preference-Applied", "location": "Location"}
-_REFERENCE = re.compile(r"\$(\w+)")
+_REFERENCE = re.compile(r"\$(\w+)")  # a Content-ID reference: $1
 
 
 @dataclass
@@ -74,12 +75,29 @@ def _parse(body: bytes, content_type: str) -> list[InnerRequest | ChangeSet]:
         for request in requests:
             if request.method == "GET":
                 raise payload_error("A GET request cannot be part of a change set.")
+        _check_references(requests)
         items.append(ChangeSet(requests))
     count = sum(len(item.requests) if isinstance(item, ChangeSet) else 1 for item in items)
     if count > MAX_OPERATIONS:
         raise SandboxError(400, "0x80048d19", f"The number of operations in the batch ({count}) exceeds the maximum "
                                               f"of {MAX_OPERATIONS}.")
     return items
+
+
+def _check_references(requests: list[InnerRequest]) -> None:
+    """Every `$<n>` in a change set's URLs and bodies must name an earlier request of the set, or the batch as a
+    whole is refused before anything runs (the OData batch reader resolves them while reading)."""
+    declared: set[str] = set()
+    for request in requests:
+        references = [request.url] if request.url.startswith("$") else []
+        references += re.findall(r'@odata\.(?:bind|id)"\s*:\s*"(\$\w+)"', request.body.decode("utf-8", "replace"))
+        for reference in references:
+            match = _REFERENCE.match(reference)
+            if match and match.group(1) not in declared:
+                raise SandboxError(400, "0x80048d19", f"Content-ID Reference: '{match.group(0)}' does not exist in "
+                                                      "the batch context.")
+        if request.content_id is not None:
+            declared.add(request.content_id)
 
 
 class _Runner:

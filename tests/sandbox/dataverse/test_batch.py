@@ -113,17 +113,23 @@ async def test_reads_answer_with_their_json_and_absolute_urls_work(alice, org):
     assert part.body["@odata.context"].endswith("$metadata#accounts(name)/$entity")
 
 
-async def test_a_reference_to_a_later_content_id_fails(alice, org):
-    body = batch_body(change_set(
-        request_part("POST", f"{PATH}/accounts", {"name": "Early", "primarycontactid@odata.bind": "$2"},
-                     content_id="1"),
-        request_part("POST", f"{PATH}/contacts", {"lastname": "Late"}, content_id="2"),
-    ))
+async def test_a_reference_to_a_later_content_id_refuses_the_whole_batch(alice, org):
+    body = batch_body(
+        request_part("POST", f"{PATH}/contacts", {"lastname": "Before"}),
+        change_set(
+            request_part("POST", f"{PATH}/accounts", {"name": "Early", "primarycontactid@odata.bind": "$2"},
+                         content_id="1"),
+            request_part("POST", f"{PATH}/contacts", {"lastname": "Late"}, content_id="2")))
     response = await _post_batch(alice, body)
-    [failure] = parse_batch(response)
-    assert failure.status == 400
-    assert failure.body["error"]["message"] == "Content-ID Reference: '$2' does not exist in the batch context."
-    assert not _contacts(org, "Late")
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == "Content-ID Reference: '$2' does not exist in the batch context."
+    assert not _contacts(org, "Late") and not _contacts(org, "Before")
+
+
+async def test_a_reference_in_the_url_to_an_unknown_content_id_refuses_the_batch(alice):
+    body = batch_body(change_set(request_part("PATCH", "$7", {"lastname": "x"}, content_id="1")))
+    response = await _post_batch(alice, body)
+    assert response.status_code == 400 and "'$7' does not exist" in response.json()["error"]["message"]
 
 
 async def test_patch_of_a_created_record_answers_with_its_location(alice, org):
