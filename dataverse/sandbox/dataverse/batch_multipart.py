@@ -9,17 +9,14 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 
 from dataverse.sandbox.dataverse.model import SandboxError
+from dataverse.sandbox.dataverse.payload import odata_payload_error
 
 CRLF = b"\r\n"
-PAYLOAD_ERROR = "0x80048d19"
 _BOUNDARY = re.compile(r'boundary\s*=\s*(?:"([^"]+)"|([^;\s]+))', re.I)
 
 
 def payload_error(detail: str) -> SandboxError:
-    return SandboxError(400, PAYLOAD_ERROR,
-                        "Error identified in Payload provided by the user for Entity :'', For more information on this "
-                        "error please follow this help link https://go.microsoft.com/fwlink/?linkid=2195293  ---->  "
-                        f"InnerException : Microsoft.OData.ODataException: {detail}")
+    return odata_payload_error("", detail)
 
 
 @dataclass

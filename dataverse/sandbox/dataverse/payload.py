@@ -26,11 +26,19 @@ _EDM = {"String": "Edm.String", "Memo": "Edm.String", "Integer": "Edm.Int32", "B
 NOT_REQUIRED_ON_CREATE = {"ownerid", "statecode"}
 
 
-def _undeclared(name: str) -> SandboxError:
-    return SandboxError(400, BAD_REQUEST,
-                        f"An undeclared property '{name}' which only has property annotations in the payload but no "
-                        "property value was found in the payload. In OData, only declared navigation properties and "
-                        "declared named streams can be represented as properties without values.")
+def odata_payload_error(entity_set: str, detail: str) -> SandboxError:
+    """400 0x80048d19: how Dataverse wraps an ODataException raised while reading a request body."""
+    return SandboxError(400, ENTITY_REFERENCE,
+                        f"Error identified in Payload provided by the user for Entity :'{entity_set}'  ---->  "
+                        f"InnerException : Microsoft.OData.ODataException: {detail}")
+
+
+def _undeclared(table: Table, name: str) -> SandboxError:
+    return odata_payload_error(table.entity_set,
+                               f"An undeclared property '{name}' which only has property annotations in the payload "
+                               "but no property value was found in the payload. In OData, only declared navigation "
+                               "properties and declared named streams can be represented as properties without "
+                               "values.")
 
 
 def _unknown(table: Table, name: str) -> SandboxError:
@@ -101,7 +109,7 @@ def _parse_datetime(column: Column, value: Any) -> date | datetime:
 def _bind(dataset: SecuredDataset, table: Table, navigation: str, value: Any) -> tuple[str, LookupValue | None]:
     relationships = [rel for rel in table.many_to_one if rel.navigation_property == navigation]
     if not relationships:
-        raise _undeclared(navigation)
+        raise _undeclared(table, navigation)
     column = table.columns[relationships[0].referencing_attribute]
     if value is None:
         return column.logical_name, None
@@ -136,7 +144,7 @@ def values_from_payload(dataset: SecuredDataset, table: Table, body: dict[str, A
             if annotation != "odata.bind":
                 continue
             if name in table.columns and not any(rel.navigation_property == name for rel in table.many_to_one):
-                raise _undeclared(name)
+                raise _undeclared(table, name)
             column_name, lookup = _bind(dataset, table, name, value)
             bound = table.columns[column_name]
             if not (bound.valid_for_create if creating else bound.valid_for_update):

@@ -69,8 +69,12 @@ async def test_binding_the_column_name_instead_of_the_navigation_property_is_a_4
     response = await alice.post(f"{API}/contacts", json={
         "lastname": "Wrong", "parentcustomerid@odata.bind": f"/accounts({account['accountid']})"})
     assert response.status_code == 400
-    assert response.json()["error"]["message"].startswith("An undeclared property 'parentcustomerid' which only has "
-                                                          "property annotations in the payload")
+    error = response.json()["error"]
+    assert error["code"] == "0x80048d19"
+    assert error["message"].startswith(
+        "Error identified in Payload provided by the user for Entity :'contacts'  ---->  InnerException : "
+        "Microsoft.OData.ODataException: An undeclared property 'parentcustomerid' which only has property "
+        "annotations in the payload")
 
 
 async def test_typed_navigation_property_with_the_wrong_target_is_a_400(alice, org):
