@@ -5,7 +5,8 @@ business rules, the security checks and anything that must see every write (audi
 Each function takes the caller's `SecuredDataset`, checks the caller's privileges on the record (403 with the
 missing `prv<Verb><Table>` privilege), applies Dataverse's rules (defaults, state/status pairs, required columns,
 system columns) and stores through `SandboxOrganization.put_row` / `remove_row` / `link` / `unlink`.
-`system=True` runs a write as the platform does for cascades: no privilege check on the cascaded rows.
+`system=True` runs a write as the platform does for cascades: no privilege or required-column check on the cascaded
+rows.
 """
 
 from __future__ import annotations
@@ -74,7 +75,8 @@ def update_row(dataset: SecuredDataset, table: Table, existing: Row, values: Row
     if "statecode" in values and "statuscode" not in values:
         updated["statuscode"] = None
     settle_state(table, updated)
-    check_required(table, updated)
+    if not system:
+        check_required(table, updated)  # a cascade's RemoveLink clears a lookup whatever the column's level
     if "modifiedon" in table.columns:
         updated["modifiedon"] = dataset.org.now()
     if "modifiedby" in table.columns:
