@@ -239,3 +239,35 @@ async def test_an_action_meeting_a_server_error_is_an_unknown_outcome_and_a_func
     sandbox.org.faults.update(server_error={"count": 1, "status": 503, "method": "GET"})
     assert (await client.invoke_function("WhoAmI"))["UserId"] == ALICE.systemuser_id
     assert len(sandbox.sleeps) == 1
+
+
+async def test_batch_updates_deletes_and_associations_of_existing_records(sandbox):
+    client = sandbox.client_as(ALICE)
+    org = sandbox.org
+    contact_id = await client.create("contacts", {"lastname": "Short-lived"})
+    opportunity = sandbox.owned("opportunity", ALICE, statecode=0)
+    competitor_id = next(row_id for row_id in org.rows["competitor"]
+                         if row_id not in org.linked_ids(FACING, "opportunity", opportunity["opportunityid"]))
+    etag = (await client.retrieve("opportunities", opportunity["opportunityid"], select=["name"]))["@odata.etag"]
+    result = await client.submit_batch([ChangeSet([
+        BatchRequest.update("opportunities", opportunity["opportunityid"], {"description": "Batched"}, etag=etag),
+        BatchRequest.associate("opportunities", opportunity["opportunityid"], "opportunitycompetitors_association",
+                               target_set="competitors", target_id=competitor_id),
+        BatchRequest.delete("contacts", contact_id),
+    ])])
+    assert result.succeeded, result.failures
+    assert org.rows["opportunity"][opportunity["opportunityid"]]["description"] == "Batched"
+    assert competitor_id in org.linked_ids(FACING, "opportunity", opportunity["opportunityid"])
+    assert contact_id not in org.rows["contact"]
+
+
+async def test_a_stale_etag_in_a_change_set_rolls_back_the_others(sandbox):
+    client = sandbox.client_as(ALICE)
+    opportunity = sandbox.owned("opportunity", ALICE, statecode=0)
+    result = await client.submit_batch([ChangeSet([
+        BatchRequest.create("contacts", {"lastname": "Rolled"}),
+        BatchRequest.update("opportunities", opportunity["opportunityid"], {"name": "x"}, etag='W/"1"'),
+    ])])
+    assert [op.outcome for op in result.operations] == ["rolled_back", "failed"]
+    assert result.operations[1].status == 412
+    assert not [row for row in sandbox.org.rows["contact"].values() if row["lastname"] == "Rolled"]
