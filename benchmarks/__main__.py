@@ -18,12 +18,14 @@ async def _run(selected: list[str]) -> dict[str, Any]:
     from benchmarks.compactness import measure_compactness
     from benchmarks.overhead import measure_latency_ratio, measure_overhead, measure_round_trips
     from benchmarks.throughput import measure_throughput
+    from benchmarks.tool_list import measure_tool_list
 
     benchmarks = {
         "overhead": measure_overhead,
         "latency_ratio": measure_latency_ratio,
         "round_trips": measure_round_trips,
         "compactness": measure_compactness,
+        "tool_list": measure_tool_list,
         "cold_start": lambda: asyncio.to_thread(measure_cold_start),
         "throughput": measure_throughput,
     }

@@ -18,7 +18,7 @@ async def _first_call(kind: str) -> dict[str, float]:
     from benchmarks.apps import QUERY_ARGUMENTS, mcp_headers, serving, tool_payload, tools_call_body
 
     if kind == "app":
-        from dataverse.startup import collector_paused
+        from function_app import collector_paused
 
         with collector_paused():  # as function_app builds the app on a cold instance
             import dataverse.app

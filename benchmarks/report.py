@@ -83,7 +83,18 @@ def build_rows(results: dict[str, Any]) -> list[Row]:
                               for name, entry in compact["tables"].items())
         rows.append(Row("query_records bytes per row vs raw OData", f"{compact['ratio'] * 100:.1f} %", per_table,
                         "<= 40 %", _verdict(compact["ratio"] <= 0.40)))
+    if listed := results.get("tool_list"):
+        largest = ", ".join(f"{name} {size} B" for name, size in listed["largest"].items())
+        rows.append(Row("tools/list tokens per tool (bytes / 4)", f"{listed['tokens_per_tool']:.0f}",
+                        f"{listed['tools']} tools, {listed['bytes']} B; largest {largest}", "<= 220",
+                        _verdict(listed["tokens_per_tool"] <= 220)))
     return rows
+
+
+def targets(rows: list[Row]) -> list[dict[str, Any]]:
+    """Every figure that has a target, as {figure, value, target, met}: the one place for the verdicts."""
+    return [{"figure": row.figure, "value": row.value, "target": row.target, "met": row.verdict == "PASS"}
+            for row in rows if row.verdict in ("PASS", "MISS")]
 
 
 def print_table(rows: list[Row]) -> None:
@@ -102,5 +113,6 @@ def write_results(results: dict[str, Any], rows: list[Row], path: Path = RESULTS
         "platform": platform.platform(),
         "results": results,
         "table": [asdict(row) for row in rows],
+        "targets": targets(rows),
     }
     path.write_text(json.dumps(document, indent=2) + "\n")

@@ -3,18 +3,70 @@ helpers for the sandbox.
 
     python -m dataverse serve            # what `make run` does; PORT overrides 7071
     python -m dataverse token alice      # sign alice in to the running sandbox server; print her bearer
+
+`token` finds the server `serve` started: `serve` notes its URL in a small record file (in the temp directory, per
+user; DATAVERSE_SERVE_RECORD overrides the path) that `token` reads, so `PORT=8080 make run` and then the banner's
+`token` command work together. `--url`, PUBLIC_BASE_URL or PORT, when given, win over the record.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dataverse.settings import Settings
 
 if TYPE_CHECKING:
     from dataverse.sandbox.runtime import SandboxRuntime
+
+
+DEFAULT_PORT = 7071
+
+
+def serve_record_path() -> Path:
+    configured = os.environ.get("DATAVERSE_SERVE_RECORD")
+    if configured:
+        return Path(configured)
+    return Path(tempfile.gettempdir()) / f"dataverse-mcp-serve-{os.getuid()}.json"
+
+
+@contextlib.contextmanager
+def _serve_record(base_url: str) -> Iterator[None]:
+    """Note where this process serves, for `token`; removed when serving stops."""
+    path = serve_record_path()
+    with contextlib.suppress(OSError):  # unwritable: `token` then falls back to PORT or the default port
+        path.write_text(json.dumps({"base_url": base_url, "pid": os.getpid()}), encoding="utf-8")
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            if json.loads(path.read_text(encoding="utf-8")).get("pid") == os.getpid():
+                path.unlink()
+
+
+def _recorded_base_url() -> str | None:
+    """The URL a running `serve` noted, or None when there is none or its process is gone."""
+    try:
+        record = json.loads(serve_record_path().read_text(encoding="utf-8"))
+        os.kill(int(record["pid"]), 0)
+        return str(record["base_url"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def token_base_url(explicit_url: str | None) -> str:
+    """Where `token` signs in: --url, else PUBLIC_BASE_URL or PORT, else the running `serve`, else port 7071."""
+    if explicit_url:
+        return explicit_url.rstrip("/")
+    if "PUBLIC_BASE_URL" in os.environ or "PORT" in os.environ:
+        return _local_settings(int(os.environ.get("PORT", str(DEFAULT_PORT)))).public_base_url
+    return _recorded_base_url() or f"http://127.0.0.1:{DEFAULT_PORT}"
 
 
 def _local_settings(port: int) -> Settings:
@@ -65,10 +117,11 @@ def serve(port: int) -> None:
     else:
         app = create_app_from_environment(settings)
         print(f"\nDataverse MCP server for {', '.join(settings.dataverse_urls)}\n  MCP URL: {settings.mcp_url}\n")
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+    with _serve_record(settings.public_base_url):
+        uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
 
-def print_token(username: str, port: int) -> None:
+def print_token(username: str, base_url: str) -> None:
     """Sign a sandbox user in against the running `make run` server and print the access token."""
     import asyncio
 
@@ -77,7 +130,6 @@ def print_token(username: str, port: int) -> None:
     from dataverse.sandbox.signin import sign_in
     from dataverse.sandbox.users import user_by_username
 
-    settings = _local_settings(port)
     try:
         user = user_by_username(username)
     except KeyError:
@@ -85,12 +137,12 @@ def print_token(username: str, port: int) -> None:
 
     async def run() -> dict[str, object]:
         async with httpx.AsyncClient(timeout=30) as client:
-            return await sign_in(None, base_url=settings.public_base_url, user=user, client=client)
+            return await sign_in(None, base_url=base_url, user=user, client=client)
 
     try:
         token = asyncio.run(run())
     except httpx.ConnectError:
-        raise SystemExit(f"token: nothing answers at {settings.public_base_url}; start it with `make run`") from None
+        raise SystemExit(f"token: nothing answers at {base_url}; start it with `make run`") from None
     print(token["access_token"])
 
 
@@ -100,12 +152,12 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("serve", help="serve the app with uvicorn on 127.0.0.1:$PORT (default 7071)")
     token = sub.add_parser("token", help="sign a sandbox user in against the running server; print the bearer")
     token.add_argument("username", help="alice, bob or carol")
+    token.add_argument("--url", help="the server's base URL (default: the running `serve`, else port 7071)")
     args = parser.parse_args(argv)
-    port = int(os.environ.get("PORT", "7071"))
     if args.command == "serve":
-        serve(port)
+        serve(int(os.environ.get("PORT", str(DEFAULT_PORT))))
     else:
-        print_token(args.username, port)
+        print_token(args.username, token_base_url(args.url))
 
 
 if __name__ == "__main__":

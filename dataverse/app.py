@@ -3,12 +3,15 @@
     POST /mcp                          MCP (stateless, JSON responses) behind the bearer check; GET /mcp answers 405
     /.well-known/*, /register, /authorize, /consent, /oauth/callback, /token, /revoke    the OAuth proxy (oauth/)
     /health                            configuration and storage reachability, nothing secret
+    /                                  the landing page for a person (landing.py)
     extra routes                       in sandbox mode, the sandbox Dataverse and Entra ID (passed in by the caller)
 
 Outages answer 503 or a tool error that says so, never 500 or 401 (see dataverse/outages.py).
 
 `create_app_from_environment()` is what Azure Functions and `func start` serve: settings from the environment, Table
-Storage, and the Entra client with the managed identity's assertion (or a local secret or certificate).
+Storage, and the Entra client with the managed identity's assertion (or a local secret or certificate). `jobs` is
+the rest of what function_app.py runs (the durable expiry of delete proposals and the sweeper), so that the edge
+imports this module and nothing else of the package.
 """
 
 from __future__ import annotations
@@ -27,23 +30,27 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp
 
+from dataverse import jobs
 from dataverse.jsonrpc_guard import JsonRpcEnvelopeGuard
-from dataverse.oauth.entra import EntraClient
+from dataverse.landing import landing_endpoint
+from dataverse.oauth.entra import EntraApi, EntraClient
 from dataverse.oauth.guard import transport_security_settings
 from dataverse.oauth.routes import create_oauth
 from dataverse.outages import StorageOutageMiddleware, tool_token_source
 from dataverse.settings import Settings
-from dataverse.storage import create_store
 from dataverse.storage.protocol import Store
 from dataverse.telemetry import configure_telemetry
-from dataverse.tools.kit.context import ToolDeps
-from dataverse.tools.delete.expiry import InProcessExpiryScheduler
 from dataverse.tools import build_mcp_server
+from dataverse.tools.confirm.expiry import InProcessExpiryScheduler
+from dataverse.tools.kit.context import ToolDeps
 from dataverse.webapi.client import create_http_client
+
+__all__ = ["AppDeps", "build_app", "create_app_from_environment", "entra_client_from_settings", "jobs"]
 
 logger = logging.getLogger(__name__)
 
 MAX_MCP_BODY_BYTES = 1024 * 1024
+Schedule = Callable[[str, float], Awaitable[None]]
 
 
 @dataclass
@@ -52,10 +59,11 @@ class AppDeps:
 
     http: httpx.AsyncClient | None = None  # the pooled Dataverse client; a sandbox transport in sandbox mode
     store: Store | None = None  # shared state; Table Storage from settings by default
-    entra: EntraClient | None = None  # the upstream identity provider client
+    entra: EntraApi | None = None  # the upstream identity provider client
     extra_routes: Sequence[BaseRoute] = field(default_factory=tuple)  # sandbox mounts
-    schedule_expiry: Callable[[str, float], Awaitable[None]] | None = None  # Azure: a durable timer; else in-process
+    schedule_expiry: Schedule | None = None  # Azure: a durable timer; else in-process
     clock: Callable[[], float] | None = None
+    sandbox: bool = False  # the pages a person sees carry the sandbox banner
 
 
 def entra_client_from_settings(settings: Settings) -> EntraClient:
@@ -105,6 +113,17 @@ def _health_endpoint(store: Store) -> Callable[[Request], Awaitable[Response]]:
     return health
 
 
+def _expiry_scheduling(
+    schedule_expiry: Schedule | None, store: Store, clock: Callable[[], float]
+) -> tuple[Schedule, InProcessExpiryScheduler | None]:
+    """How delete proposals get expired: the caller's scheduler (Azure: a durable timer), else asyncio tasks in this
+    process (returned too, so that shutdown can cancel them)."""
+    if schedule_expiry is not None:
+        return schedule_expiry, None
+    in_process = InProcessExpiryScheduler(store, clock=clock)
+    return in_process.schedule, in_process
+
+
 def build_app(settings: Settings, deps: AppDeps | None = None) -> ASGIApp:
     """The whole HTTP surface for one deployment."""
     deps = deps or AppDeps()
@@ -113,23 +132,19 @@ def build_app(settings: Settings, deps: AppDeps | None = None) -> ASGIApp:
             "DATAVERSE_URLS is empty: set it to your environment URL (e.g. https://contoso.crm.dynamics.com), "
             "or run `make run` for the built-in sandbox."
         )
-    store = deps.store or create_store(
-        connection_string=settings.storage_connection_string,
-        endpoint=settings.storage_table_endpoint,
-        managed_identity_client_id=settings.managed_identity_client_id,
-    )
+    store = deps.store or jobs.store_from_settings(settings)
     entra = deps.entra or entra_client_from_settings(settings)
     clock = deps.clock or time.time
-    oauth = create_oauth(settings, store=store, entra=entra, clock=clock)
+    oauth = create_oauth(settings, store=store, entra=entra, clock=clock, sandbox=deps.sandbox)
     http = deps.http or create_http_client(timeout=settings.dataverse_timeout_seconds)
-    in_process_expiry = None if deps.schedule_expiry else InProcessExpiryScheduler(store, clock=clock)
+    schedule_expiry, in_process_expiry = _expiry_scheduling(deps.schedule_expiry, store, clock)
     tool_deps = ToolDeps(
         settings=settings,
         http=http,
         dataverse_token=tool_token_source(oauth.dataverse_tokens.get_token),
         clock=clock,
         store=store,
-        schedule_expiry=deps.schedule_expiry or in_process_expiry.schedule,
+        schedule_expiry=schedule_expiry,
         revoke_grant=oauth.revoke_grant,
     )
     mcp = build_mcp_server(
@@ -158,6 +173,7 @@ def build_app(settings: Settings, deps: AppDeps | None = None) -> ASGIApp:
 
     routes: list[BaseRoute] = [
         Route("/health", _health_endpoint(store), methods=["GET"]),
+        Route("/", landing_endpoint(settings, oauth.branding, store), methods=["GET"]),
         Route("/mcp", _mcp_get_not_allowed, methods=["GET"]),
         *oauth.routes,
         *deps.extra_routes,

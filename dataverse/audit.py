@@ -38,7 +38,8 @@ AUDIT_MARKER = "audit"  # the customDimensions key (value "true") that operators
 diagnostics = logging.getLogger("dataverse.audit_diagnostics")
 
 AuditEventName = Literal[
-    "tool_call", "proposal_created", "proposal_confirmed", "proposal_expired", "proposal_failed", "delete_failed"
+    "tool_call", "prompt_get", "resource_read", "proposal_created", "proposal_confirmed", "proposal_expired",
+    "proposal_failed", "delete_failed",
 ]
 AuditOutcome = Literal["ok", "error", "denied", "expired", "cancelled"]
 

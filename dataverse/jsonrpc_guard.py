@@ -4,6 +4,10 @@ The SDK answers a body that is JSON but not a JSON-RPC message with -32602 (Inva
 whose `id` is an object as a notification. JSON-RPC 2.0 (section 5.1) says both are -32600 Invalid Request. This
 middleware reads POST bodies to /mcp (up to the size limit; larger ones pass through so the SDK answers 413),
 checks only the envelope (jsonrpc, method, id types), and answers -32600 itself; everything else is the SDK's.
+
+The body is parsed with the parser the SDK itself uses (pydantic-core), whose nesting depth is bounded: a deeply
+nested body is "not JSON" here and the SDK answers -32700 Parse error (the standard library's recursive parser raised
+RecursionError on one, which surfaced as a 500).
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pydantic_core
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 INVALID_REQUEST = {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": "Invalid Request"}}
@@ -60,9 +65,9 @@ class JsonRpcEnvelopeGuard:
         body = b"".join(chunks)
         if size <= self._max and not more:
             try:
-                parsed = json.loads(body)
-            except (ValueError, UnicodeDecodeError):
-                parsed = None  # not JSON at all: the SDK answers -32700 Parse error
+                parsed = pydantic_core.from_json(body)
+            except ValueError:
+                parsed = None  # not JSON (or nested too deeply): the SDK answers -32700 Parse error
             else:
                 if not is_valid_envelope(parsed):
                     await _send_json(send, 400, INVALID_REQUEST)

@@ -3,7 +3,9 @@ run in sandbox mode. Nothing else in the package reads `os.environ`."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -15,9 +17,20 @@ DEFAULT_REDIRECT_URIS = [
     "https://chatgpt.com/connector/oauth/*",
     "https://claude.ai/api/mcp/auth_callback",
     "https://claude.com/api/mcp/auth_callback",
-    "http://localhost:*/**",
+    "https://vscode.dev/redirect",
+    "https://insiders.vscode.dev/redirect",
+    "cursor://anysphere.cursor-mcp/oauth/callback",
+    "https://www.cursor.com/agents/mcp/oauth/callback",
+    "https://cursor.com/agents/mcp/oauth/callback",
     "http://127.0.0.1:*/**",
+    "http://[::1]:*/**",
+    "http://localhost:*/**",
 ]
+"""The callbacks of ChatGPT, Claude, VS Code and Cursor, and RFC 8252 loopback callbacks (any port, any path) for
+desktop tools (Claude Code, VS Code, Codex, mcp-remote, MCP Inspector)."""
+
+DEFAULT_ACCENT_COLOR = "#2f4f6f"
+_HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
 class Settings(BaseSettings):
@@ -67,13 +80,29 @@ class Settings(BaseSettings):
     token_encryption_key: str = Field(
         "", description="Base64 32-byte AES key for upstream tokens at rest. A Key Vault reference in Azure."
     )
-    access_token_ttl_seconds: int = Field(3600, description="Lifetime of the access tokens this server issues.")
+    access_token_ttl_seconds: int = Field(
+        8 * 3600, ge=60,
+        description="Lifetime of the access tokens this server issues (8 hours: see the README's design notes).",
+    )
     refresh_token_ttl_seconds: int = Field(90 * 24 * 3600, description="Lifetime of refresh tokens (rotating).")
     client_registration_ttl_seconds: int = Field(90 * 24 * 3600, description="DCR lifetime, renewed on use.")
     allowed_redirect_uris: CommaList = Field(
         default_factory=lambda: list(DEFAULT_REDIRECT_URIS),
         description="Redirect URI patterns clients may register: `*` matches a port or one path segment, `**` any "
-        "path.",
+        "path. Replaces the default list (to narrow it).",
+    )
+    extra_redirect_uris: CommaList = Field(
+        default_factory=list,
+        description="Redirect URI patterns added to allowed_redirect_uris (to extend the list without repeating it).",
+    )
+
+    # --- what a person sees: the consent, sign-in and landing pages --------------------------------------------------
+    branding_name: str = Field(
+        "", max_length=80, description="Organisation name shown on every page; empty shows a neutral product name."
+    )
+    branding_logo_url: str = Field("", max_length=2048, description="https URL of a logo shown beside the name.")
+    branding_accent_color: str = Field(
+        DEFAULT_ACCENT_COLOR, description="Accent colour of the pages' header and primary button, as #rrggbb."
     )
 
     # --- storage -----------------------------------------------------------------------------------------------------
@@ -91,6 +120,8 @@ class Settings(BaseSettings):
         default_factory=lambda: ["account", "contact", "opportunity", "lead"],
         description="Tables searched by `search` when Dataverse search is not available.",
     )
+    model_driven_app_id: str = Field(
+        "", description="The model-driven app (appmodule id) record links open in; empty: the user's default app.")
     confirm_token_ttl_seconds: int = Field(120, description="Lifetime of a delete confirmation token.")
 
     # --- operations --------------------------------------------------------------------------------------------------
@@ -102,6 +133,7 @@ class Settings(BaseSettings):
         "allowed_origins",
         "dataverse_urls",
         "allowed_redirect_uris",
+        "extra_redirect_uris",
         "table_allowlist",
         "table_denylist",
         "search_tables",
@@ -118,6 +150,32 @@ class Settings(BaseSettings):
     def _strip_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
 
+    @field_validator("branding_name")
+    @classmethod
+    def _printable_name(cls, value: str) -> str:
+        value = value.strip()
+        if any(not character.isprintable() for character in value):
+            raise ValueError("branding_name must be printable text on one line")
+        return value
+
+    @field_validator("branding_logo_url")
+    @classmethod
+    def _https_logo(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme != "https" or not parts.hostname or parts.username or parts.password or "'" in value:
+            raise ValueError("branding_logo_url must be an https URL without credentials, e.g. https://contoso.com/logo.png")
+        return value
+
+    @field_validator("branding_accent_color")
+    @classmethod
+    def _hex_color(cls, value: str) -> str:
+        if not _HEX_COLOR.match(value.strip()):
+            raise ValueError("branding_accent_color must be a colour as #rrggbb, e.g. #0f6cbd")
+        return value.strip().lower()
+
     @field_validator("dataverse_urls")
     @classmethod
     def _normalise_environment_urls(cls, value: list[str]) -> list[str]:
@@ -127,6 +185,11 @@ class Settings(BaseSettings):
     def sandbox_mode(self) -> bool:
         """No Dataverse configured: serve the built-in sandbox Dataverse and sign-in from this process."""
         return not self.dataverse_urls
+
+    @property
+    def redirect_uri_patterns(self) -> list[str]:
+        """Every redirect URI pattern a client may register: the (possibly narrowed) list plus the extra ones."""
+        return list(dict.fromkeys([*self.allowed_redirect_uris, *self.extra_redirect_uris]))
 
     @property
     def mcp_url(self) -> str:

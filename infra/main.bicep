@@ -27,8 +27,24 @@ param tenantId string = tenant().tenantId
 @description('Comma-separated Dataverse environment URLs, e.g. https://contoso.crm.dynamics.com (DATAVERSE_URLS).')
 param dataverseUrls string
 
-@description('Comma-separated redirect URI patterns MCP clients may register (ALLOWED_REDIRECT_URIS).')
+@description('Comma-separated redirect URI patterns MCP clients may register; replaces the defaults (ALLOWED_REDIRECT_URIS).')
 param allowedRedirectUris string
+
+@description('Comma-separated redirect URI patterns added to the allowed ones (EXTRA_REDIRECT_URIS).')
+param extraRedirectUris string = ''
+
+@maxLength(80)
+@description('The model-driven app (appmodule id) record links open in; empty: the user\'s default app (MODEL_DRIVEN_APP_ID).')
+param modelDrivenAppId string = ''
+
+@description('Organisation name shown on the consent, sign-in and landing pages (BRANDING_NAME).')
+param brandingName string = ''
+
+@description('https URL of a logo shown on those pages (BRANDING_LOGO_URL).')
+param brandingLogoUrl string = ''
+
+@description('Accent colour of those pages as #rrggbb (BRANDING_ACCENT_COLOR).')
+param brandingAccentColor string
 
 @allowed(['read_only', 'read_write'])
 @description('read_only hides every write tool (ACCESS_MODE).')
@@ -203,6 +219,11 @@ var appSettings = {
   REFRESH_TOKEN_TTL_SECONDS: string(refreshTokenTtlSeconds)
   CLIENT_REGISTRATION_TTL_SECONDS: string(clientRegistrationTtlSeconds)
   ALLOWED_REDIRECT_URIS: allowedRedirectUris
+  EXTRA_REDIRECT_URIS: extraRedirectUris
+  MODEL_DRIVEN_APP_ID: modelDrivenAppId
+  BRANDING_NAME: brandingName
+  BRANDING_LOGO_URL: brandingLogoUrl
+  BRANDING_ACCENT_COLOR: brandingAccentColor
   STORAGE_TABLE_ENDPOINT: storage.outputs.tableEndpoint
   ACCESS_MODE: accessMode
   ALLOW_DELETE: allowDelete ? 'true' : 'false'

@@ -24,3 +24,11 @@ def test_the_cold_start_child_answers_one_call(kind: str):
     assert first == "answered"
     assert set(report) == {"sandbox_build_ms", "sandbox_import_ms", "table_storage_import_ms", "sign_in_ms"}
     assert (report["sandbox_import_ms"] > 0) == (kind == "app")
+
+
+async def test_the_tool_list_figure_measures_every_tool_the_app_lists():
+    from benchmarks.tool_list import measure_tool_list
+
+    measured = await measure_tool_list()
+    assert measured["tools"] >= 16 and measured["bytes"] > 0
+    assert measured["tokens_per_tool"] == measured["bytes"] / 4 / measured["tools"]

@@ -1,12 +1,21 @@
 """function_app.py in-process, as the Functions host would call it (Core Tools cannot be installed here): the function
 index, and every trigger invoked through its registered function — the HTTP trigger (health, discovery, a full OAuth
 sign-in, tool calls, and a delete proposal that starts the durable expiry through the durable client binding), the
-expiry orchestrator (both episodes), the expiry activity and the sweeper timer."""
+expiry orchestrator (both episodes), the expiry activity and the sweeper timer over every expiring collection. And the
+edge's shape: it reaches the package through `dataverse.app` alone, imports none of it until first use, and imports
+and builds the app with the garbage collector paused."""
 
 from __future__ import annotations
 
+import ast
+import base64
 import json
+import os
+import subprocess
+import sys
 import time
+import typing
+from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import parse_qsl, urlsplit
 
@@ -19,15 +28,17 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 import function_app
+from dataverse.app import jobs
 from dataverse.oauth.models import COLLECTIONS
 from dataverse.sandbox.runtime import create_sandbox_runtime
 from dataverse.sandbox.users import ALICE
 from dataverse.settings import Settings
 from dataverse.storage.memory import MemoryStore
-from dataverse.tools.delete.expiry import ACTIVITY_NAME, ORCHESTRATOR_NAME, expiry_input
-from dataverse.tools.delete.proposals import PROPOSALS_COLLECTION, DeleteProposal
+from dataverse.tools.confirm.proposals import PROPOSALS_COLLECTION, DeleteAction, ImpactSummary, Proposal
 from tests.oauth.conftest import serve
 
+ROOT = Path(__file__).resolve().parents[1]
+ACTIVITY_NAME, ORCHESTRATOR_NAME, expiry_input = jobs.ACTIVITY_NAME, jobs.ORCHESTRATOR_NAME, jobs.expiry_input
 BASE = "http://localhost:7071"
 # The index is built once, as the host does (FunctionApp.get_functions() refuses to index twice).
 FUNCTIONS = {fn.get_function_name(): fn for fn in function_app.app.get_functions()}
@@ -45,6 +56,13 @@ def test_the_function_index_has_every_trigger():
     assert {str(method) for method in http.get_trigger().methods} >= {"GET", "POST", "DELETE", "OPTIONS"}
     assert "durableClient" in {binding.type for binding in http.get_bindings()}
     assert function_app.ORCHESTRATOR == ORCHESTRATOR_NAME and function_app.ACTIVITY == ACTIVITY_NAME
+
+
+def test_every_function_has_the_annotations_the_python_worker_accepts():
+    # The worker resolves each function's annotations (typing.get_type_hints) when it loads it, and wants classes.
+    for name, function in FUNCTIONS.items():
+        hints = typing.get_type_hints(function.get_user_function())
+        assert hints and all(isinstance(hint, type) for hint in hints.values()), (name, hints)
 
 
 class FunctionTransport(httpx.AsyncBaseTransport):
@@ -74,7 +92,8 @@ def durable_host():
 
     async def start(request: Request) -> JSONResponse:
         body = await request.json()  # the durable client sends the input JSON-encoded, as a JSON string
-        started.append({"name": request.path_params["name"], "input": json.loads(body) if isinstance(body, str) else body})
+        payload = json.loads(body) if isinstance(body, str) else body
+        started.append({"name": request.path_params["name"], "input": payload})
         return JSONResponse({"id": f"instance-{len(started)}"}, status_code=202)
 
     app = Starlette(routes=[Route("/runtime/webhooks/durabletask/orchestrators/{name}", start, methods=["POST"])])
@@ -131,7 +150,8 @@ async def test_a_request_without_a_bearer_gets_the_oauth_challenge_through_the_t
         response = await client.post("/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
                                      headers={"Accept": "application/json, text/event-stream"})
     assert response.status_code == 401
-    assert f'resource_metadata="{BASE}/.well-known/oauth-protected-resource/mcp"' in response.headers["www-authenticate"]
+    challenge = response.headers["www-authenticate"]
+    assert f'resource_metadata="{BASE}/.well-known/oauth-protected-resource/mcp"' in challenge
 
 
 def orchestration_context(payload: dict, *, timer_fired: bool) -> str:
@@ -170,12 +190,14 @@ def test_the_orchestrator_waits_for_the_deadline_then_calls_the_expiry_activity(
 
 
 def pending_proposal(expires_at: float) -> dict:
-    return DeleteProposal(user_oid=ALICE.object_id, environment="https://example.crm.dynamics.com", table="lead",
-                          entity_set="leads", primary_id="leadid", record_id="0" * 8 + "-0000-4000-8000-" + "0" * 12,
-                          etag='W/"1"', created_at=expires_at - 120, expires_at=expires_at).model_dump(mode="json")
+    record_id = "0" * 8 + "-0000-4000-8000-" + "0" * 12
+    return Proposal(user_oid=ALICE.object_id, environment="https://example.crm.dynamics.com", table="lead",
+                    created_at=expires_at - 120, expires_at=expires_at,
+                    action=DeleteAction(entity_set="leads", primary_id="leadid", record_id=record_id, etag='W/"1"',
+                                        impact=ImpactSummary(table="lead", id=record_id))).model_dump(mode="json")
 
 
-async def test_the_activity_expires_a_due_proposal_and_the_sweeper_purges_expired_rows():
+async def test_the_activity_expires_a_due_proposal_and_the_sweeper_purges_every_expiring_collection():
     store = MemoryStore()
     function_app.use_asgi_app(None, store=store)
     try:
@@ -188,12 +210,62 @@ async def test_the_activity_expires_a_due_proposal_and_the_sweeper_purges_expire
         assert (await proposals.get("due")).value["status"] == "expired"
         assert (await proposals.get("not-yet")).value["status"] == "pending"
 
-        transactions = store.collection(next(iter(COLLECTIONS.values())))
-        await transactions.create("stale", {"x": 1}, ttl_seconds=-1)
-        await transactions.create("live", {"x": 2}, ttl_seconds=600)
+        assert set(jobs.EXPIRING_COLLECTIONS) == {*COLLECTIONS.values(), PROPOSALS_COLLECTION}
+        for name in jobs.EXPIRING_COLLECTIONS:
+            await store.collection(name).create("stale", {"x": 1}, ttl_seconds=-1)
+            await store.collection(name).create("live", {"x": 2}, ttl_seconds=600)
         sweep = FUNCTIONS["sweep_expired_rows"].get_user_function()
         await sweep(timer=SimpleNamespace(past_due=False))
-        assert await transactions.get("live") is not None
-        assert [record.key for record in await transactions.list_expired(now=time.time() + 1)] == []
+        for name in jobs.EXPIRING_COLLECTIONS:
+            assert await store.collection(name).get("live") is not None, name
+            assert await store.collection(name).list_expired(now=time.time() + 1) == [], name
     finally:
         function_app.use_asgi_app(None)
+
+
+# --- the edge's shape -------------------------------------------------------------------------------------------------
+
+
+def package_imports(source: str) -> set[str]:
+    """Every module of the package (or relative import) that `source` imports, at any depth, TYPE_CHECKING included."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            found.add("." * node.level + (node.module or ""))
+    return {name for name in found if name.split(".")[0] in ("dataverse", "")}
+
+
+def test_function_app_reaches_the_package_only_through_dataverse_app():
+    assert package_imports((ROOT / "function_app.py").read_text()) == {"dataverse.app"}
+    assert package_imports("import dataverse.tools\nfrom . import x\nfrom dataverse import app") == {
+        "dataverse.tools", ".", "dataverse"}  # the check sees every spelling
+
+
+def run_python(code: str, **settings: str) -> str:
+    """Run `code` in a fresh interpreter from the project root, with only these settings in its environment."""
+    env = {key: value for key, value in os.environ.items() if key in ("PATH", "HOME", "LANG", "TMPDIR", "SYSTEMROOT")}
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**env, **settings}, capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_importing_function_app_imports_nothing_of_the_package():
+    code = "import sys, function_app; print(sorted(m for m in sys.modules if m.split('.')[0] == 'dataverse'))"
+    assert run_python(code).strip() == "[]"
+
+
+def test_the_first_request_imports_and_builds_the_app_with_the_collector_paused_then_frozen():
+    code = """
+import gc, sys, function_app
+collections = []
+gc.callbacks.append(lambda phase, info: collections.append(phase))
+function_app._build_asgi_app()
+print(len(collections), gc.isenabled(), gc.get_freeze_count() > 0, "dataverse.app" in sys.modules)
+"""
+    printed = run_python(code, DATAVERSE_URLS="https://contoso.crm.dynamics.com", PUBLIC_BASE_URL="https://mcp.contoso.com",
+                         ENTRA_TENANT_ID="00000000-0000-4000-8000-000000000001", ENTRA_CLIENT_ID="api-client-id",
+                         ENTRA_CLIENT_SECRET="local-secret", TOKEN_ENCRYPTION_KEY=base64.b64encode(b"k" * 32).decode())
+    assert printed.split() == ["0", "True", "True", "True"]  # no collection ran; collecting again; built; imported

@@ -117,3 +117,23 @@ def test_an_import_inside_a_function_counts():
 
 def test_a_cycle_is_found_however_long():
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_the_package_has_no_import_cycles():
+    assert _cycles(_graph()) == []
+
+
+def test_storage_imports_nothing_from_the_project_and_oauth_never_imports_tools_or_webapi():
+    graph = _graph()
+    storage_out = {(m, t) for m, ts in graph.items() if m.startswith("dataverse.storage")
+                   for t in ts if not t.startswith("dataverse.storage")}
+    oauth_out = {(m, t) for m, ts in graph.items() if m.startswith("dataverse.oauth")
+                 for t in ts if t.startswith(("dataverse.tools", "dataverse.webapi"))}
+    assert storage_out == set() and oauth_out == set()
+
+
+def test_only_tests_the_demo_and_the_sandbox_itself_import_the_sandbox():
+    graph = _graph()
+    allowed = ("dataverse.sandbox", "dataverse.__main__")
+    importers = {m for m, ts in graph.items() if any(t.startswith("dataverse.sandbox") for t in ts)}
+    assert {m for m in importers if not m.startswith(allowed)} == set()

@@ -13,12 +13,13 @@ import logging
 from starlette.requests import Request
 from starlette.responses import Response
 
-from dataverse.oauth.consent import CONSENT_PURPOSE, EXPIRED_MESSAGE, BrowserFlow
+from dataverse.oauth.consent import CONSENT_PURPOSE, BrowserFlow
 from dataverse.oauth.crypto import DecryptionError, hash_secret, new_secret
 from dataverse.oauth.entra import EntraError, EntraUnavailableError
 from dataverse.oauth.errors import CookieError
 from dataverse.oauth.models import Grant, UpstreamAuthState, UpstreamTokenSet
-from dataverse.oauth.pages import BROWSER_COOKIE, CONSENT_COOKIE, clear_host_cookie, error_page, redirect_to_client
+from dataverse.oauth.pages import BROWSER_COOKIE, CONSENT_COOKIE, clear_host_cookie, redirect_to_client
+from dataverse.oauth.problem_pages import EXPIRED_REQUEST, OTHER_BROWSER, problem_page
 
 logger = logging.getLogger(__name__)
 
@@ -51,19 +52,17 @@ class CallbackEndpoint:
         state_key = hash_secret(state) if state else ""
         found = await flow.repository.states.get(state_key) if state else None
         if found is None:
-            return error_page(EXPIRED_MESSAGE)
-        pending = found[0]
+            return problem_page(flow.branding, EXPIRED_REQUEST)
+        pending = found.item
         try:
             _check_browser(flow, request, pending)
         except CookieError as error:
             logger.warning("callback refused: %s", error)
-            return error_page(
-                "This sign-in was started in another browser. Start the connection again from your app.",
-                status_code=403,
-            )
-        pending = await flow.repository.states.consume(state_key)
-        if pending is None:
-            return error_page(EXPIRED_MESSAGE)
+            return problem_page(flow.branding, OTHER_BROWSER, status_code=403)
+        consumed = await flow.repository.states.consume(state_key)
+        if consumed is None:
+            return problem_page(flow.branding, EXPIRED_REQUEST)
+        pending = consumed.item
         transaction = pending.transaction
 
         def fail(error: str, description: str) -> Response:

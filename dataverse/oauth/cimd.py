@@ -7,21 +7,24 @@ The fetch is the dangerous part (it is an SSRF primitive handed to anyone on the
   TLS SNI carry the name), so a DNS answer cannot change between the check and the connection;
 - no redirects, a 5 s timeout, at most 64 KB read;
 - the document's client_id must equal the URL, its redirect_uris must all pass the redirect allow-list.
-Good documents are cached in process memory for `cache_ttl_seconds`.
+Good documents are cached in process memory for `cache_ttl_seconds`, at most `cache_max_entries` of them (the least
+recently used goes first), so a stream of new client_id URLs cannot grow the process without bound.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
-import json
 import logging
 import socket
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+import pydantic_core
 from mcp.shared.auth import OAuthClientInformationFull
 from pydantic import ValidationError
 
@@ -32,6 +35,9 @@ logger = logging.getLogger(__name__)
 
 MAX_DOCUMENT_BYTES = 64 * 1024
 FETCH_TIMEOUT_SECONDS = 5.0
+
+DEFAULT_CACHE_MAX_ENTRIES = 256
+NAT64_PREFIX = ipaddress.IPv6Network("64:ff9b::/96")
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Awaitable[list[str]]]
@@ -58,6 +64,10 @@ def is_public_address(address: IpAddress) -> bool:
         return is_public_address(address.ipv4_mapped)
     if isinstance(address, ipaddress.IPv6Address) and address.sixtofour is not None:
         return is_public_address(address.sixtofour)
+    if isinstance(address, ipaddress.IPv6Address) and address in NAT64_PREFIX:
+        return is_public_address(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    if isinstance(address, ipaddress.IPv6Address) and address.is_site_local:
+        return False  # fec0::/10, deprecated (RFC 3879) but still routed inside some networks
     return address.is_global and not (
         address.is_private
         or address.is_loopback
@@ -99,6 +109,7 @@ class ClientMetadataFetcher:
         transport: httpx.AsyncBaseTransport | None = None,
         resolver: Resolver = resolve_host,
         cache_ttl_seconds: float = 300.0,
+        cache_max_entries: int = DEFAULT_CACHE_MAX_ENTRIES,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._allow_list = allow_list
@@ -106,17 +117,28 @@ class ClientMetadataFetcher:
         self._transport = transport
         self._resolver = resolver
         self._cache_ttl_seconds = cache_ttl_seconds
+        self._cache_max_entries = cache_max_entries
         self._clock = clock
-        self._cache: dict[str, tuple[OAuthClientInformationFull, float]] = {}
+        self._cache: OrderedDict[str, tuple[OAuthClientInformationFull, float]] = OrderedDict()
+
+    @property
+    def cached_count(self) -> int:
+        """How many documents the cache holds (never more than `cache_max_entries`)."""
+        return len(self._cache)
 
     async def get_client(self, url: str) -> OAuthClientInformationFull:
         """The client described at `url`; ClientMetadataError (or UnsafeClientMetadataUrlError) when unusable."""
         cached = self._cache.get(url)
-        if cached is not None and cached[1] > self._clock():
-            return cached[0]
+        if cached is not None:
+            if cached[1] > self._clock():
+                self._cache.move_to_end(url)
+                return cached[0]
+            del self._cache[url]
         document = await self._fetch(url)
         client = self._to_client(url, document)
         self._cache[url] = (client, self._clock() + self._cache_ttl_seconds)
+        while len(self._cache) > self._cache_max_entries:
+            self._cache.popitem(last=False)
         return client
 
     async def _pinned_address(self, host: str, port: int) -> str:
@@ -133,7 +155,7 @@ class ClientMetadataFetcher:
             raise UnsafeClientMetadataUrlError(f"{host} resolves to a non-public address ({', '.join(unsafe)})")
         return str(addresses[0])
 
-    async def _fetch(self, url: str) -> dict:
+    async def _fetch(self, url: str) -> dict[str, Any]:
         host, port, _ = _check_url_shape(url)
         address = await self._pinned_address(host, port)
         parts = urlsplit(url)
@@ -166,14 +188,14 @@ class ClientMetadataFetcher:
             finally:
                 await response.aclose()
         try:
-            document = json.loads(bytes(body))
+            document = pydantic_core.from_json(bytes(body))  # bounded nesting depth: no RecursionError
         except ValueError as error:
             raise ClientMetadataError(f"client metadata at {url} is not JSON") from error
         if not isinstance(document, dict):
             raise ClientMetadataError(f"client metadata at {url} is not a JSON object")
         return document
 
-    def _to_client(self, url: str, document: dict) -> OAuthClientInformationFull:
+    def _to_client(self, url: str, document: dict[str, Any]) -> OAuthClientInformationFull:
         if document.get("client_id") != url:
             raise ClientMetadataError("the document's client_id does not equal its URL")
         if document.get("client_secret") or document.get("client_secret_expires_at"):
@@ -182,7 +204,7 @@ class ClientMetadataFetcher:
         if method != "none":
             raise ClientMetadataError(f"token_endpoint_auth_method {method!r} is not supported for CIMD clients")
         redirect_uris = document.get("redirect_uris")
-        if not isinstance(redirect_uris, list) or not redirect_uris or not all(isinstance(u, str) for u in redirect_uris):
+        if not (isinstance(redirect_uris, list) and redirect_uris and all(isinstance(u, str) for u in redirect_uris)):
             raise ClientMetadataError("the document needs a non-empty redirect_uris list")
         disallowed = self._allow_list.first_disallowed(redirect_uris)
         if disallowed is not None:

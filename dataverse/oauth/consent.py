@@ -1,10 +1,11 @@
 """The consent step between /authorize and Entra ID (confused-deputy protection; we prompt every time).
 
-GET /consent?transaction=... names the client, where its redirect goes, the scopes and the Dataverse environment,
-and sets a random browser id cookie. POST /consent needs a CSRF token bound to (transaction, browser id) and that
-cookie (SameSite=Lax, so a cross-site POST arrives without it). Approve spends the transaction, stores our own
-PKCE verifier, nonce and single-use `state`, sets the signed `__Host-` consent cookie bound to client, transaction
-and browser, and redirects to Entra. Deny redirects to the client with error=access_denied and its state.
+GET /consent?transaction=... shows the consent page (consent_page.py: who asks, where the result goes, what
+approving allows) and sets a random browser id cookie. POST /consent needs a CSRF token bound to (transaction,
+browser id) and that cookie (SameSite=Lax, so a cross-site POST arrives without it). Approve spends the
+transaction, stores our own PKCE verifier, nonce and single-use `state`, sets the signed `__Host-` consent cookie
+bound to client, transaction and browser, and redirects to Entra. Deny redirects to the client with
+error=access_denied and its state.
 """
 
 from __future__ import annotations
@@ -15,26 +16,28 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import urlsplit
 
+from mcp.shared.auth import OAuthClientInformationFull
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from dataverse.oauth.cimd import looks_like_metadata_url
+from dataverse.oauth.consent_page import Abilities, ConsentView, consent_page
 from dataverse.oauth.crypto import TokenCipher, ValueSigner, hash_secret, new_secret
+from dataverse.oauth.entra import EntraApi
 from dataverse.oauth.errors import CookieError
 from dataverse.oauth.models import UpstreamAuthState
+from dataverse.oauth.page_shell import Branding
 from dataverse.oauth.pages import (
     BROWSER_COOKIE,
     BROWSER_COOKIE_MAX_AGE,
     CONSENT_COOKIE,
-    ConsentView,
-    consent_page,
-    error_page,
     origin_of,
     redirect_to_client,
     set_host_cookie,
 )
+from dataverse.oauth.problem_pages import CLIENT_NOT_REGISTERED, EXPIRED_REQUEST, FORGED_APPROVAL, problem_page
 from dataverse.oauth.provider import TRANSACTION_TTL_SECONDS, DataverseOAuthProvider
 from dataverse.oauth.repository import OAuthRepository
 
@@ -42,7 +45,6 @@ logger = logging.getLogger(__name__)
 
 CSRF_PURPOSE = "csrf"
 CONSENT_PURPOSE = "consent"
-EXPIRED_MESSAGE = "This sign-in request has expired or was already used. Start the connection again from your app."
 
 
 @dataclass
@@ -51,12 +53,14 @@ class BrowserFlow:
 
     repository: OAuthRepository
     provider: DataverseOAuthProvider
-    entra: Any  # dataverse.oauth.entra.EntraClient
+    entra: EntraApi
     signer: ValueSigner
     cipher: TokenCipher
     issuer: str
     callback_url: str
-    environment_label: str
+    environments: list[str]
+    abilities: Abilities
+    branding: Branding
     refresh_token_ttl_seconds: int
     entra_authority_host: str
     clock: Callable[[], float] = field(default=time.time)
@@ -66,12 +70,11 @@ def _s256(verifier: str) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
 
 
-def _client_label(client: Any) -> str:
-    if client.client_name:
-        return client.client_name
-    if client.client_id.startswith("https://"):
+def _verified_domain(client: OAuthClientInformationFull) -> str | None:
+    """The host that published the client's metadata document (CIMD), or None for a self-registered (DCR) client."""
+    if looks_like_metadata_url(client.client_id):
         return urlsplit(client.client_id).hostname or client.client_id
-    return "Unnamed application"
+    return None
 
 
 class ConsentEndpoints:
@@ -90,24 +93,27 @@ class ConsentEndpoints:
         transaction_id = request.query_params.get("transaction", "")
         found = await flow.repository.transactions.get(transaction_id) if transaction_id else None
         if found is None:
-            return error_page(EXPIRED_MESSAGE)
+            return problem_page(flow.branding, EXPIRED_REQUEST)
         transaction = found[0]
         client = await flow.provider.get_client(transaction.client_id)
         if client is None:
-            return error_page("The application asking for access is no longer registered.")
+            return problem_page(flow.branding, CLIENT_NOT_REGISTERED)
         browser_id = request.cookies.get(BROWSER_COOKIE) or new_secret()
         view = ConsentView(
             transaction_id=transaction_id,
             csrf_token=flow.signer.digest(CSRF_PURPOSE, transaction_id, browser_id),
-            client_name=_client_label(client),
             client_id=client.client_id,
-            redirect_host=urlsplit(transaction.redirect_uri).netloc,
+            client_name=client.client_name,
+            verified_domain=_verified_domain(client),
+            redirect_uri=transaction.redirect_uri,
             scopes=transaction.scopes,
-            environment=flow.environment_label,
+            environments=flow.environments,
             resource=transaction.resource,
+            abilities=flow.abilities,
+            access_ends_at=flow.clock() + flow.refresh_token_ttl_seconds,
         )
         targets = (origin_of(flow.entra_authority_host), origin_of(transaction.redirect_uri))
-        response = consent_page(view, form_targets=targets)
+        response = consent_page(view, branding=flow.branding, form_targets=targets)
         set_host_cookie(response, BROWSER_COOKIE, browser_id, max_age=BROWSER_COOKIE_MAX_AGE)
         return response
 
@@ -122,11 +128,11 @@ class ConsentEndpoints:
             flow.signer.check_digest(CSRF_PURPOSE, str(form.get("csrf_token") or ""), transaction_id, browser_id)
         except CookieError as error:
             logger.warning("consent POST refused: %s", error)
-            return error_page("This approval did not come from the consent page. Start again from your app.",
-                              status_code=403)
-        transaction = await flow.repository.transactions.consume(transaction_id)
-        if transaction is None:
-            return error_page(EXPIRED_MESSAGE)
+            return problem_page(flow.branding, FORGED_APPROVAL, status_code=403)
+        consumed = await flow.repository.transactions.consume(transaction_id) if transaction_id else None
+        if consumed is None:
+            return problem_page(flow.branding, EXPIRED_REQUEST)
+        transaction = consumed.item
         if form.get("decision") != "approve":
             return redirect_to_client(
                 transaction.redirect_uri, issuer=flow.issuer, status_code=303,

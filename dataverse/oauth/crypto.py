@@ -15,6 +15,7 @@ import json
 import os
 import secrets
 import time
+from collections.abc import Callable
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -90,10 +91,15 @@ class TokenCipher:
         return json.loads(plain)
 
 
+def upstream_token_cipher(master_key: bytes) -> TokenCipher:
+    """The cipher that keeps users' upstream Entra tokens at rest (inside each Grant), keyed from the master key."""
+    return TokenCipher(derive_key(master_key, "upstream-tokens"))
+
+
 class ValueSigner:
     """HMAC-SHA256 signed, expiring JSON values (`<payload>.<mac>`), each bound to a purpose."""
 
-    def __init__(self, key: bytes, *, clock: Any = time.time) -> None:
+    def __init__(self, key: bytes, *, clock: Callable[[], float] = time.time) -> None:
         self._key = key
         self._clock = clock
 

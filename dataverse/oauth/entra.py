@@ -16,8 +16,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlencode, urlparse
+
+if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
 
 DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com"
 OIDC_SCOPES = ("openid", "profile", "offline_access")
@@ -63,12 +66,45 @@ class UpstreamTokens:
     id_token_claims: dict[str, Any]  # empty on refresh/OBO when Entra returned no id_token
 
 
+class MsalHttpClient(Protocol):
+    """The `http_client` MSAL may be given instead of its own requests session (the sandbox injects one that reaches
+    its Entra): GET and POST returning requests-like responses, which only MSAL reads."""
+
+    def get(self, url: str, params: Any = None, headers: Any = None, **kwargs: Any) -> Any: ...
+
+    def post(self, url: str, params: Any = None, data: Any = None, headers: Any = None, **kwargs: Any) -> Any: ...
+
+
+class EntraApi(Protocol):
+    """The seam between the OAuth proxy and Entra ID: what consent, the callback and On-Behalf-Of ask of it.
+    `EntraClient` implements it over MSAL; every call raises EntraError, or EntraUnavailableError when Entra cannot
+    be reached."""
+
+    def build_authorize_url(
+        self, *, redirect_uri: str, state: str, code_challenge: str, nonce: str, login_hint: str | None = None
+    ) -> str:
+        """Where to send the browser to sign in (PKCE S256, our state and nonce)."""
+        ...
+
+    async def exchange_code(self, *, code: str, code_verifier: str, redirect_uri: str, nonce: str) -> UpstreamTokens:
+        """The user's tokens for an authorization code, its id_token checked."""
+        ...
+
+    async def refresh(self, refresh_token: str) -> UpstreamTokens:
+        """Renewed tokens (with the rotated refresh token) for a refresh token."""
+        ...
+
+    async def acquire_on_behalf_of(self, *, user_assertion: str, scopes: list[str]) -> tuple[str, float]:
+        """(access token, expires_at) for `scopes`, acting as the user whose token `user_assertion` is."""
+        ...
+
+
 def client_assertion_from_managed_identity(managed_identity_client_id: str) -> Callable[[], str]:
     """A callable MSAL uses as `{"client_assertion": ...}`: the user-assigned managed identity's token for
     api://AzureADTokenExchange, trusted by the app registration's federated identity credential."""
     from azure.identity import ManagedIdentityCredential
 
-    credential = ManagedIdentityCredential(client_id=managed_identity_client_id)
+    credential: TokenCredential = ManagedIdentityCredential(client_id=managed_identity_client_id)
 
     def get_assertion() -> str:
         return credential.get_token(TOKEN_EXCHANGE_SCOPE).token
@@ -91,7 +127,8 @@ def _translate_failure(error: BaseException) -> EntraError:
 
 
 class EntraClient:
-    """One app registration's view of Entra ID: authorize URL, code exchange, refresh and On-Behalf-Of."""
+    """One app registration's view of Entra ID (an `EntraApi`): authorize URL, code exchange, refresh and
+    On-Behalf-Of."""
 
     def __init__(
         self,
@@ -101,7 +138,7 @@ class EntraClient:
         api_scope: str,
         authority_host: str = DEFAULT_AUTHORITY_HOST,
         client_credential: str | dict[str, Any] | None,
-        http_client: Any | None = None,
+        http_client: MsalHttpClient | None = None,
         authorize_endpoint: str | None = None,
         timeout_seconds: float = 10.0,
     ) -> None:
@@ -236,7 +273,7 @@ class EntraClient:
         import msal
         from msal.authority import WELL_KNOWN_AUTHORITY_HOSTS
 
-        class _DiscardingTokenCache(msal.TokenCache):
+        class _DiscardingTokenCache(msal.TokenCache):  # type: ignore[misc]  # msal ships no types: TokenCache is Any
             """Keeps nothing: our storage holds what must survive, and memory must not grow per user."""
 
             def add(self, event: dict[str, Any], now: float | None = None) -> None:

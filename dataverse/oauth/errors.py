@@ -1,14 +1,14 @@
 """The exceptions of the authorization server proxy, drawn once. The app maps them to HTTP statuses:
 
     OAuthError
-    ├── ConfigurationError              settings unusable (e.g. no encryption key outside sandbox mode)   -> 500
-    ├── ClientMetadataError             a Client ID Metadata Document could not be used                  -> client not found
+    ├── ConfigurationError              settings unusable (e.g. no encryption key outside sandbox mode)  -> 500
+    ├── ClientMetadataError             a Client ID Metadata Document could not be used      -> client not found
     │   └── UnsafeClientMetadataUrlError  the URL is not https or points at a private/loopback/... address
-    ├── CookieError                     a signed cookie/CSRF token is missing, forged or expired           -> 403/400
+    ├── CookieError                     a signed cookie/CSRF token is missing, forged or expired          -> 403/400
     └── DataverseTokenError             no Dataverse token could be obtained On-Behalf-Of the user
-        ├── GrantExpiredError           the grant is gone or Entra wants a fresh sign-in                 -> 401
-        ├── AdminConsentRequiredError   AADSTS65001: an admin must consent to Dataverse access           -> 403
-        └── UpstreamUnavailableError    Entra ID is unreachable or failing; nothing was lost             -> 503
+        ├── GrantExpiredError           the grant is gone or Entra wants a fresh sign-in                  -> 401
+        ├── AdminConsentRequiredError   AADSTS65001: an admin must consent to Dataverse access            -> 403
+        └── UpstreamUnavailableError    Entra ID is unreachable or failing; nothing was lost              -> 503
 """
 
 from __future__ import annotations

@@ -26,7 +26,8 @@ def allowed_hosts_for(public_base_url: str, extra_hosts: list[str]) -> list[str]
 
 def allowed_origins_for(public_base_url: str, extra_origins: list[str]) -> list[str]:
     parts = urlsplit(public_base_url)
-    return list(dict.fromkeys([f"{parts.scheme}://{parts.netloc}".lower(), *(o.rstrip("/").lower() for o in extra_origins)]))
+    own_origin = f"{parts.scheme}://{parts.netloc}".lower()
+    return list(dict.fromkeys([own_origin, *(origin.rstrip("/").lower() for origin in extra_origins)]))
 
 
 def transport_security_settings(

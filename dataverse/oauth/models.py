@@ -108,6 +108,12 @@ class AccessTokenRecord(BaseModel):
     tid: str
 
 
+class RateWindowCount(BaseModel):
+    """Requests counted in one fixed window for one rate-limit bucket (key: bucket and window start)."""
+
+    count: int
+
+
 class GrantAuthorizationCode(AuthorizationCode):
     """The SDK's AuthorizationCode with the grant it opens and the hash it is stored under."""
 
@@ -129,4 +135,5 @@ COLLECTIONS = {
     "grants": "oauthgrants",
     "refresh_tokens": "oauthrefreshtokens",
     "access_tokens": "oauthaccesstokens",
+    "rate_limits": "oauthratelimits",
 }

@@ -16,12 +16,11 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
 
 from mcp.server.auth.provider import AccessToken
 
 from dataverse.oauth.crypto import DecryptionError, TokenCipher
-from dataverse.oauth.entra import EntraError, EntraUnavailableError
+from dataverse.oauth.entra import EntraApi, EntraError, EntraUnavailableError
 from dataverse.oauth.errors import (
     AdminConsentRequiredError,
     DataverseTokenError,
@@ -29,8 +28,8 @@ from dataverse.oauth.errors import (
     UpstreamUnavailableError,
 )
 from dataverse.oauth.models import Grant, UpstreamTokenSet
-from dataverse.oauth.repository import ConcurrencyError, OAuthRepository
-from dataverse.storage.errors import StorageUnavailableError
+from dataverse.oauth.repository import OAuthRepository
+from dataverse.storage.errors import ConcurrencyError, StorageUnavailableError
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +46,7 @@ class DataverseTokenService:
         self,
         *,
         repository: OAuthRepository,
-        entra: Any,  # dataverse.oauth.entra.EntraClient
+        entra: EntraApi,
         cipher: TokenCipher,
         clock: Callable[[], float] = time.time,
     ) -> None:

@@ -16,6 +16,7 @@ from mcp.server.auth.provider import (
     AccessToken,
     AuthorizationParams,
     AuthorizeError,
+    IdentityAssertionParams,
     RegistrationError,
     TokenError,
 )
@@ -33,9 +34,10 @@ from dataverse.oauth.models import (
     GrantRefreshToken,
 )
 from dataverse.oauth.redirects import RedirectAllowList
-from dataverse.oauth.repository import ConcurrencyError, OAuthRepository
+from dataverse.oauth.repository import OAuthRepository
 from dataverse.oauth.resources import is_same_resource
 from dataverse.oauth.tokens import TokenService
+from dataverse.storage.errors import ConcurrencyError
 
 logger = logging.getLogger(__name__)
 
@@ -198,16 +200,18 @@ class DataverseOAuthProvider:
                 authorization_code.code_hash, record.model_copy(update={"used": True}), etag=etag,
                 expires_at=record.expires_at,
             )
-        except ConcurrencyError:
+        except ConcurrencyError as error:
             await self.tokens.revoke_grant(record.grant_id)
-            raise TokenError("invalid_grant", "authorization code was already used")
+            raise TokenError("invalid_grant", "authorization code was already used") from error
         grant = await self.tokens.get_grant(record.grant_id)
         if grant is None:
             raise TokenError("invalid_grant", "the grant was revoked or has expired")
         return await self.tokens.issue_tokens(record.grant_id, grant, scopes=record.scopes)
 
     # --- refresh, access, revocation -------------------------------------------------------------------------------
-    async def load_refresh_token(self, client: OAuthClientInformationFull, refresh_token: str) -> GrantRefreshToken | None:
+    async def load_refresh_token(
+        self, client: OAuthClientInformationFull, refresh_token: str
+    ) -> GrantRefreshToken | None:
         loaded = await self.tokens.load_refresh_token(client.client_id, refresh_token)
         return None if loaded is None else loaded[0]
 
@@ -233,5 +237,7 @@ class DataverseOAuthProvider:
         if grant_id:
             await self.tokens.revoke_grant(str(grant_id))
 
-    async def exchange_identity_assertion(self, client, params) -> OAuthToken:
+    async def exchange_identity_assertion(
+        self, client: OAuthClientInformationFull, params: IdentityAssertionParams
+    ) -> OAuthToken:
         raise TokenError("unsupported_grant_type", "the JWT bearer grant is not supported")

@@ -1,12 +1,17 @@
-"""The redirect URI allow-list (settings.allowed_redirect_uris): which callbacks a client may register, by DCR or in
-a Client ID Metadata Document. At /authorize the SDK then requires an exact match against the registered list.
+"""Redirect URIs: which callbacks a client may register (the allow-list, settings.redirect_uri_patterns), by DCR or
+in a Client ID Metadata Document, and which redirect_uri an /authorize request may name (`registered_match`).
 
-Pattern language, deliberately small:
-- a pattern without `*` matches only the identical URI;
-- `*` as the port matches any port (loopback desktop tools pick one at random);
+Pattern language of the allow-list, deliberately small:
+- a pattern without `*` matches only the identical URI (so `cursor://anysphere.cursor-mcp/oauth/callback`, a
+  private-use scheme, is matched exactly);
+- `*` as the port matches any port, or none (loopback desktop tools pick one at random);
 - `*` as a whole path segment matches exactly one non-empty segment of unreserved characters (not `.` or `..`);
-- `**` as the last path segment matches one or more such segments.
+- `**` as the last path segment matches any path, the empty one included (`http://127.0.0.1:33418`).
 Scheme and host compare case-insensitively; a URI with userinfo, a fragment, or a query the pattern lacks never matches.
+
+At /authorize the redirect_uri must equal one the client registered, compared as registered (RFC 6749 3.1.2.3),
+except that for an http loopback URI (127.0.0.1, [::1], localhost) the port may differ (RFC 8252 7.3 and 8.3): the
+desktop app listens on whichever port is free at that moment. Scheme, host, path and query must still match.
 """
 
 from __future__ import annotations
@@ -54,6 +59,40 @@ def _split(uri: str) -> tuple[str, str, str, tuple[str, ...], str] | None:
     return scheme, host.lower(), port or _default_port(scheme), segments, parts.query
 
 
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+def is_loopback_redirect(uri: str) -> bool:
+    """True for an http redirect URI on the loopback interface (RFC 8252 7.3): 127.0.0.1, [::1] or localhost."""
+    parts = _split(uri)
+    return parts is not None and parts[0] == "http" and parts[1] in LOOPBACK_HOSTS
+
+
+def _without_port(uri: str) -> tuple[str, str, str, str] | None:
+    """(scheme, host, path, query) with the empty path read as "/" (RFC 3986 6.2.3), or None when unusable."""
+    parts = _split(uri)
+    if parts is None:
+        return None
+    scheme, host, _, segments, query = parts
+    return scheme, host, "/" + "/".join(segments), query
+
+
+def registered_match(requested: str, registered: list[str]) -> str | None:
+    """The redirect URI to send the user back to, or None when `requested` is not one the client registered.
+
+    Exact string match first; for an http loopback URI also the same scheme, host, path and query on another port.
+    """
+    if requested in registered:
+        return requested
+    if not is_loopback_redirect(requested):
+        return None
+    wanted = _without_port(requested)
+    for candidate in registered:
+        if is_loopback_redirect(candidate) and _without_port(candidate) == wanted:
+            return requested
+    return None
+
+
 def _compile(pattern: str) -> _Pattern | None:
     wildcard_port = False
     to_parse = pattern
@@ -74,8 +113,8 @@ def _compile(pattern: str) -> _Pattern | None:
 def _segments_match(pattern: tuple[str, ...], actual: tuple[str, ...]) -> bool:
     for index, expected in enumerate(pattern):
         if expected == "**" and index == len(pattern) - 1:
-            rest = actual[index:]
-            return bool(rest) and all(_SEGMENT.match(s) and s not in (".", "..") for s in rest)
+            rest = [segment for segment in actual[index:] if segment]  # a trailing slash leaves one empty segment
+            return all(_SEGMENT.match(s) and s not in (".", "..") for s in rest)
         if index >= len(actual):
             return False
         segment = actual[index]
@@ -105,7 +144,7 @@ class RedirectAllowList:
                 continue
             if (scheme, host, query) != (pattern.scheme, pattern.host, pattern.query):
                 continue
-            if pattern.port != "*" and port != pattern.port:
+            if pattern.port not in ("*", port):
                 continue
             if pattern.port == "*" and not port.isdigit():
                 continue

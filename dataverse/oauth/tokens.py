@@ -28,8 +28,8 @@ from mcp.shared.auth import OAuthToken
 
 from dataverse.oauth.crypto import hash_secret, new_secret
 from dataverse.oauth.models import AccessTokenRecord, Grant, GrantRefreshToken, RefreshTokenRecord
-from dataverse.oauth.repository import ConcurrencyError, OAuthRepository
-from dataverse.storage.errors import StorageError
+from dataverse.oauth.repository import OAuthRepository
+from dataverse.storage.errors import ConcurrencyError, StorageError
 
 logger = logging.getLogger(__name__)
 
@@ -161,10 +161,11 @@ class TokenService:
         )
         try:
             await self._repository.refresh_tokens.replace(key, spent, etag=etag, expires_at=spent.expires_at)
-        except ConcurrencyError:
+        except ConcurrencyError as error:
             # A racing request spent it between our read and this write: a concurrent duplicate, not a replay.
-            logger.info("refresh token of grant %s spent concurrently; this duplicate is refused", refresh_token.grant_id)
-            raise TokenError(error="invalid_grant", error_description="refresh token was already used")
+            logger.info("refresh token of grant %s spent concurrently; this duplicate is refused",
+                        refresh_token.grant_id)
+            raise TokenError(error="invalid_grant", error_description="refresh token was already used") from error
         grant = await self.get_grant(refresh_token.grant_id)
         if grant is None:
             raise TokenError(error="invalid_grant", error_description="the grant was revoked or has expired")

@@ -62,6 +62,7 @@ def create_sandbox_runtime(
     settings: Settings,
     *,
     seed: int = 7,
+    auditing: bool = True,
     today: date | None = None,
     store: Store | None = None,
     clock: Callable[[], float] | None = None,
@@ -69,7 +70,7 @@ def create_sandbox_runtime(
     """Everything sandbox mode needs, for settings with no DATAVERSE_URLS."""
     base = settings.public_base_url
     dataverse_url = base + SANDBOX_DATAVERSE_PATH
-    organization = create_sandbox_organization(seed=seed, today=today)
+    organization = create_sandbox_organization(seed=seed, today=today, auditing=auditing)
     dataverse_app = create_sandbox_dataverse_app(
         organization=organization, base_url=dataverse_url, verify_token=sandbox_token_verifier(dataverse_url)
     )
@@ -95,6 +96,7 @@ def create_sandbox_runtime(
         entra=entra,
         extra_routes=[Mount(SANDBOX_DATAVERSE_PATH, app=dataverse_app), Mount(SANDBOX_ENTRA_MOUNT_PATH, app=entra_app)],
         clock=clock,
+        sandbox=True,
     )
     return SandboxRuntime(
         settings=sandbox_settings, deps=deps, organization=organization, entra_registry=registry,

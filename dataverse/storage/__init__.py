@@ -1,7 +1,8 @@
 """Shared state for the OAuth server and the tools: a small async key-value store with ETags and expiry.
 
 `create_store(...)` returns Table Storage when a connection string or endpoint is configured, else an in-memory
-store (sandbox and local runs). See `protocol` for the contract and `errors` for the exception hierarchy.
+store (sandbox and local runs). See `protocol` for the contract, `errors` for the exception hierarchy, `typed` for
+the one typed adapter every stored model goes through (`TypedCollection`), and `sweep` for the expired-row sweeper.
 
 `table` (and with it the Azure SDK, about a tenth of a second to import) loads only when a Table Storage store is
 made or `TableStore` is named, so sandbox runs and the in-memory store never pay for it.
@@ -9,9 +10,12 @@ made or `TableStore` is named, so sandbox runs and the in-memory store never pay
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .errors import (
     ConcurrencyError,
     RecordExistsError,
+    RecordGoneError,
     RecordNotFoundError,
     RecordTooLargeError,
     StorageError,
@@ -19,7 +23,11 @@ from .errors import (
 )
 from .memory import MemoryStore
 from .protocol import Collection, Record, Store
-from .typed import TypedCollection
+from .sweep import purge_expired_rows
+from .typed import Stored, TypedCollection
+
+if TYPE_CHECKING:
+    from .table import TableStore, create_table_store
 
 __all__ = [
     "Collection",
@@ -27,15 +35,18 @@ __all__ = [
     "MemoryStore",
     "Record",
     "RecordExistsError",
+    "RecordGoneError",
     "RecordNotFoundError",
     "RecordTooLargeError",
     "StorageError",
     "StorageUnavailableError",
     "Store",
+    "Stored",
     "TableStore",
     "TypedCollection",
     "create_store",
     "create_table_store",
+    "purge_expired_rows",
 ]
 
 
@@ -63,7 +74,7 @@ def create_store(
     return create_table_store(endpoint=endpoint, credential=credential, table_prefix=table_prefix)
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     if name in ("TableStore", "create_table_store"):
         from . import table
 

@@ -58,8 +58,11 @@ def encode_value(value: dict[str, Any]) -> str:
 
 
 def decode_value(text: str) -> dict[str, Any]:
-    """Parse a value stored by `encode_value`."""
-    return json.loads(text)
+    """Parse a value stored by `encode_value`; ValueError or TypeError when the text is not JSON or not an object."""
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise TypeError(f"a stored record value must be a JSON object, got {type(value).__name__}")
+    return value
 
 
 def split_chunks(text: str) -> list[str]:

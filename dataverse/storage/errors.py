@@ -7,6 +7,8 @@ escape a store.
     ├── RecordNotFoundError         replace/delete of a key that is not stored
     ├── RecordExistsError           create of a key that is already stored (and not expired)
     ├── ConcurrencyError            the ETag given no longer matches: someone else wrote or deleted first
+    │   └── RecordGoneError         ...and it was deleted: the record an ETag-conditional write addressed is gone
+    │                               (also a RecordNotFoundError; raised by the typed adapter, `typed.py`)
     └── RecordTooLargeError         the value's JSON exceeds what one Table Storage entity can hold
 """
 
@@ -35,3 +37,11 @@ class ConcurrencyError(StorageError):
 
 class RecordTooLargeError(StorageError):
     """The value is too large to store in one record (see `dataverse.storage.codec.MAX_VALUE_CHARS`)."""
+
+
+class RecordGoneError(ConcurrencyError, RecordNotFoundError):
+    """An ETag-conditional write found no record at all: someone else deleted (or consumed) it first.
+
+    A lost race like any ConcurrencyError, and a missing record like any RecordNotFoundError, so callers catching
+    either see it. The stores raise plain RecordNotFoundError; `TypedCollection` raises this for conditional writes.
+    """

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 from azure.core import MatchConditions
+from azure.core.credentials_async import AsyncTokenCredential
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
-from azure.data.tables import UpdateMode
+from azure.data.tables import TableEntity, UpdateMode
 from azure.data.tables.aio import TableClient, TableServiceClient
 
 from .codec import expiry_time, is_expired, validate_collection_name
@@ -29,6 +30,16 @@ T = TypeVar("T")
 TABLE_PREFIX = re.compile(r"([A-Za-z][A-Za-z0-9]*)?")
 _CREATED_TABLES: set[tuple[str, str]] = set()  # (account URL, table name) known to exist, per process
 _MAX_TAKE_ATTEMPTS = 5
+
+SendEntity = Callable[[dict[str, Any]], Awaitable[Mapping[str, Any]]]
+"""One entity write (create, update or upsert); it answers the response metadata, the new ETag among them."""
+
+
+def _etag_of(entity: TableEntity) -> str:
+    etag = entity.metadata["etag"]
+    if not etag:
+        raise StorageError("Table Storage returned an entity without an ETag")
+    return etag
 
 
 class TableCollection:
@@ -73,15 +84,15 @@ class TableCollection:
             entity = await self._run(lambda: self._client.get_entity(partition_key, row_key))
         except RecordNotFoundError:
             return None
-        return parse_entity(entity, etag=entity.metadata["etag"], expected_key=key)
+        return parse_entity(entity, etag=_etag_of(entity), expected_key=key)
 
-    async def _write(self, key: str, value: dict[str, Any], ttl_seconds: float | None, send: Callable) -> Record:
+    async def _write(self, key: str, value: dict[str, Any], ttl_seconds: float | None, send: SendEntity) -> Record:
         expires_at = expiry_time(self._clock(), ttl_seconds)
         entity = build_entity(key, value, expires_at)
         metadata = await self._run(lambda: send(entity))
         return Record(key=key, value=parse_entity(entity, etag="").value, etag=metadata["etag"], expires_at=expires_at)
 
-    def _send_replace(self, *, etag: str | None) -> Callable:
+    def _send_replace(self, *, etag: str | None) -> SendEntity:
         condition = MatchConditions.IfNotModified if etag is not None else MatchConditions.Unconditionally
         return lambda entity: self._client.update_entity(
             entity, mode=UpdateMode.REPLACE, etag=etag, match_condition=condition
@@ -158,7 +169,7 @@ class TableCollection:
                 f"{EXPIRES_PROPERTY} le @now", parameters={"now": float(instant)}, results_per_page=min(limit, 1000)
             )
             async for entity in entities:
-                found.append(parse_entity(entity, etag=entity.metadata["etag"]))
+                found.append(parse_entity(entity, etag=_etag_of(entity)))
                 if len(found) >= limit:
                     break
             return found
@@ -190,7 +201,7 @@ class TableStore:
         service: TableServiceClient,
         *,
         table_prefix: str = "",
-        credential: Any = None,
+        credential: AsyncTokenCredential | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if not TABLE_PREFIX.fullmatch(table_prefix):
@@ -226,7 +237,7 @@ class TableStore:
 
     async def close(self) -> None:
         await self._service.close()  # the table clients share its transport
-        if self._credential is not None and hasattr(self._credential, "close"):
+        if self._credential is not None:
             await self._credential.close()
 
 
@@ -234,7 +245,7 @@ def create_table_store(
     *,
     connection_string: str = "",
     endpoint: str = "",
-    credential: Any = None,
+    credential: AsyncTokenCredential | None = None,
     table_prefix: str = "",
     clock: Callable[[], float] = time.time,
     connection_timeout: float = 3.0,
@@ -242,7 +253,7 @@ def create_table_store(
     retry_total: int = 2,
 ) -> TableStore:
     """A TableStore from a connection string, or from an endpoint plus an async Azure credential (which it closes)."""
-    transport_options = {
+    transport_options: dict[str, Any] = {  # azure-core's transport and retry keywords
         "connection_timeout": connection_timeout,
         "read_timeout": read_timeout,
         "retry_total": retry_total,

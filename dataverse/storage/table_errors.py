@@ -10,7 +10,7 @@ any other HTTP error                        -> StorageError
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 from azure.core.exceptions import (
@@ -29,8 +29,9 @@ from .errors import ConcurrencyError, RecordExistsError, RecordNotFoundError, St
 
 def _error_code(error: HttpResponseError) -> str:
     code = getattr(error, "error_code", None)
-    if not code and error.response is not None:
-        code = error.response.headers.get("x-ms-error-code")
+    headers = getattr(error.response, "headers", None)  # not part of azure-core's response protocol, but always there
+    if not code and isinstance(headers, Mapping):
+        code = headers.get("x-ms-error-code")
     return str(getattr(code, "value", code) or "")
 
 

@@ -8,8 +8,11 @@ from typing import Any
 
 from mcp.server.mcpserver import MCPServer
 
+from dataverse import __version__
+from dataverse.tools.apps import advertise_apps_on_initialize, apps_extension
 from dataverse.tools.kit.context import ToolDeps, ToolRuntime
 from dataverse.tools.kit.registry import ToolGroup, build_tools, install_extensions
+from dataverse.tools.kit.server import DataverseMCPServer
 
 SERVER_INSTRUCTIONS = """\
 Works in Microsoft Dataverse (Dynamics 365) as the signed-in user: their security roles decide what they can see and \
@@ -41,8 +44,11 @@ def build_mcp_server(deps: ToolDeps, **mcp_server_kwargs: Any) -> MCPServer:
     """An MCPServer with every tool the policy allows, backed by one ToolRuntime (cache, cursor key) for `deps`."""
     mcp_server_kwargs.setdefault("name", "dataverse")
     mcp_server_kwargs.setdefault("instructions", SERVER_INSTRUCTIONS)
+    mcp_server_kwargs.setdefault("version", __version__)
     runtime = ToolRuntime(deps)
     groups = tool_groups()
-    server = MCPServer(tools=build_tools(groups, runtime), **mcp_server_kwargs)
+    server = DataverseMCPServer(tools=build_tools(groups, runtime), audit=runtime.audit,
+                                extensions=[apps_extension(runtime.environments)],
+                                middleware=[advertise_apps_on_initialize], **mcp_server_kwargs)
     install_extensions(groups, server, runtime)
     return server

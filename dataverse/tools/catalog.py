@@ -45,7 +45,7 @@ class ColumnEntry(ResultModel):
     name: str
     type: str
     display_name: str | None = None
-    required: bool | None = Field(None, description="True when Dataverse requires a value on create.")
+    required: bool | None = Field(None, description="True when Dataverse refuses a create without a value.")
     create: bool = Field(description="Can be set when creating a record.")
     update: bool = Field(description="Can be changed when updating a record.")
     choices: list[ChoiceEntry] | None = None
@@ -121,7 +121,7 @@ def describe(metadata: TableMetadata, settings: Settings) -> TableDescriptionRes
         is_lookup = column.type in LOOKUP_TYPES
         columns.append(ColumnEntry(
             name=column.logical_name, type=column.type, display_name=column.display_name,
-            required=True if column.required_level in ("SystemRequired", "ApplicationRequired") else None,
+            required=True if column.required_level == "SystemRequired" else None,
             create=column.valid_for_create, update=column.valid_for_update,
             choices=[ChoiceEntry(value=o.value, label=o.label, state=o.state) for o in column.options]
             if column.options else None,

@@ -28,7 +28,7 @@ from dataverse.tools.kit.registry import READ_ONLY, ToolGroup
 from dataverse.tools.kit.results import text_result
 from dataverse.tools.schema.lookup import get_table, list_tables, resolve_table
 from dataverse.tools.schema.policy import table_allowed
-from dataverse.tools.schema.selection import columns_by_name
+from dataverse.tools.schema.selection import columns_by_name, is_business_column
 from dataverse.tools.values.links import record_url
 from dataverse.tools.values.shaping import FORMATTED, lookup_key
 from dataverse.webapi import errors as webapi_errors
@@ -40,7 +40,6 @@ MAX_RESULTS = 20
 MIN_SEARCH_LENGTH = 3  # Dataverse search refuses shorter terms
 MAX_WORDS = 6
 UNAVAILABLE_FOR_SECONDS = 600.0
-SKIPPED_COLUMNS = frozenset({"versionnumber", "importsequencenumber", "timezoneruleversionnumber"})
 
 
 def _words(query: str) -> list[str]:
@@ -72,7 +71,24 @@ async def search(
         results = await _dataverse_search(call, text[:100], tables, unavailable)
     if results is None:
         results = await _name_search(call, text, tables)
-    return text_result({"results": results[:MAX_RESULTS]})
+    results = all_words_first(results, _words(text))[:MAX_RESULTS]
+    if not results:
+        searched = ", ".join(table.logical_name for table in tables) or "no table (the policy hides them all)"
+        return text_result({"results": [], "note": (
+            f"Nothing matched {text!r} in {searched}. Try fewer or shorter words, another spelling, or "
+            "query_records with a filter on another column.")})
+    return text_result({"results": results})
+
+
+def all_words_first(results: list[dict[str, str]], words: list[str]) -> list[dict[str, str]]:
+    """Results whose title holds every word first, then by how many words they hold; otherwise in the given order."""
+    lowered = [word.lower() for word in words]
+
+    def missing(result: dict[str, str]) -> int:
+        title = result["title"].lower()
+        return sum(word not in title for word in lowered)
+
+    return sorted(results, key=missing)
 
 
 @group.tool(title="Fetch a record", annotations=READ_ONLY,
@@ -92,7 +108,7 @@ async def fetch(
     title = str(row.get(summary.primary_name or "") or f"{summary.display_name or summary.logical_name} record")
     return text_result({
         "id": f"{summary.logical_name}:{record_id}", "title": title, "text": render_record(row, metadata),
-        "url": record_url(call.environment, summary.logical_name, record_id),
+        "url": record_url(call, summary.logical_name, record_id),
         "metadata": {"table": summary.logical_name, "table_display_name": summary.display_name,
                      "environment": call.environment,
                      **({"modifiedon": row["modifiedon"]} if row.get("modifiedon") else {})},
@@ -131,30 +147,32 @@ async def _dataverse_search(call: ToolCall, text: str, tables: list[TableSummary
             continue  # never surface a table the policy hides, whatever search returns
         title = hit.attributes.get(table.primary_name or "") or f"{table.display_name or table.logical_name}"
         results.append({"id": f"{table.logical_name}:{hit.id}", "title": str(title),
-                        "url": record_url(call.environment, table.logical_name, hit.id)})
+                        "url": record_url(call, table.logical_name, hit.id)})
     return results
 
 
 async def _name_search(call: ToolCall, text: str, tables: list[TableSummary]) -> list[dict[str, str]]:
+    """Records whose primary name holds every word (asked for first, so a page of partial matches cannot crowd them
+    out), then those holding any word, each group by name."""
     words = _words(text)
-    scored: list[tuple[int, str, dict[str, str]]] = []
+    joiners = ["and", "or"] if len(words) > 1 else ["and"]
+    found: dict[str, tuple[int, str, dict[str, str]]] = {}
     for table in tables:
         name = table.primary_name
         if not name:
             continue
-        condition = " or ".join(f"contains({name},{quote_string(word)})" for word in words)
-        with dataverse_errors(table=table.logical_name):
-            page = await call.client.query(table.entity_set, select=[table.primary_id, name], filter=condition,
-                                           page_size=MAX_RESULTS, annotations=False)
-        for row in page.rows:
-            title = str(row.get(name) or "")
-            score = sum(word.lower() in title.lower() for word in words)
-            record_id = str(row.get(table.primary_id, "")).lower()
-            scored.append((score, title.lower(), {
-                "id": f"{table.logical_name}:{record_id}", "title": title,
-                "url": record_url(call.environment, table.logical_name, record_id)}))
-    scored.sort(key=lambda item: (-item[0], item[1]))
-    return [result for _, _, result in scored]
+        for rank, joiner in enumerate(joiners):
+            condition = f" {joiner} ".join(f"contains({name},{quote_string(word)})" for word in words)
+            with dataverse_errors(table=table.logical_name):
+                page = await call.client.query(table.entity_set, select=[table.primary_id, name], filter=condition,
+                                               page_size=MAX_RESULTS, annotations=False)
+            for row in page.rows:
+                title = str(row.get(name) or "")
+                record_id = str(row.get(table.primary_id, "")).lower()
+                key = f"{table.logical_name}:{record_id}"
+                found.setdefault(key, (rank, title.lower(), {
+                    "id": key, "title": title, "url": record_url(call, table.logical_name, record_id)}))
+    return [result for _, _, result in sorted(found.values(), key=lambda item: (item[0], item[1]))]
 
 
 def render_record(row: dict[str, Any], metadata: TableMetadata) -> str:
@@ -168,7 +186,7 @@ def render_record(row: dict[str, Any], metadata: TableMetadata) -> str:
             continue
         name = lookup_key(wire_name)
         column = columns.get(name)
-        if name in SKIPPED_COLUMNS or name == metadata.table.primary_id or column is None:
+        if not is_business_column(name) or name == metadata.table.primary_id or column is None:
             continue
         shown = row.get(wire_name + FORMATTED, value)
         if column.type in ("Lookup", "Customer", "Owner") and wire_name + FORMATTED not in row:

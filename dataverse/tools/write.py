@@ -10,31 +10,21 @@ with the record's id, primary name, etag and a link that opens it in Dataverse.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import tzinfo
 from typing import Annotated, Any
 
 from pydantic import Field
 
 from dataverse.audit import current_scope
 from dataverse.tools.kit.context import ToolCall
-from dataverse.tools.kit.errors import InvalidArgumentError, InvalidValueError, dataverse_errors, record_id_argument
+from dataverse.tools.kit.errors import InvalidArgumentError, dataverse_errors, record_id_argument
 from dataverse.tools.kit.params import RecordId, TableName
 from dataverse.tools.kit.registry import DESTRUCTIVE, WRITE, ToolGroup
 from dataverse.tools.kit.results import ResultModel
-from dataverse.tools.schema.lookup import describe_named_table, get_datetime_behaviors, get_whoami
-from dataverse.tools.schema.selection import LOOKUP_TYPES
-from dataverse.tools.values.convert import (
-    CHOICE_TYPES,
-    Operation,
-    check_columns,
-    convert_value,
-    match_choice,
-)
+from dataverse.tools.schema.lookup import describe_named_table
 from dataverse.tools.values.links import record_url
-from dataverse.tools.values.lookups import LookupResolver
-from dataverse.tools.values.timezones import UnknownTimeZoneError, get_user_zone
+from dataverse.tools.values.write_body import write_body
 from dataverse.webapi import errors as webapi_errors
-from dataverse.webapi.models import ColumnMetadata, DateTimeBehavior, TableMetadata, TableSummary
+from dataverse.webapi.models import TableSummary
 
 group: ToolGroup[None] = ToolGroup("write")
 
@@ -58,7 +48,7 @@ class WriteResult(ResultModel):
 async def create_record(call: ToolCall, table: TableName, values: Values) -> WriteResult:
     metadata = await describe_named_table(call, table)
     summary = metadata.table
-    body, understood = await _body(call, metadata, values, operation="create", record_id=None)
+    body, understood = await write_body(call, metadata, values, operation="create", record_id=None)
     primary = summary.primary_name
     with dataverse_errors(operation="create", table=summary.logical_name, primary_name=primary,
                           given_name=values.get(primary) if primary else None):
@@ -77,56 +67,10 @@ async def update_record(
     record_id = record_id_argument(id)
     metadata = await describe_named_table(call, table)
     summary = metadata.table
-    body, understood = await _body(call, metadata, values, operation="update", record_id=record_id)
+    body, understood = await write_body(call, metadata, values, operation="update", record_id=record_id)
     with dataverse_errors(operation="update", table=summary.logical_name, record_id=record_id):
         await call.client.update(summary.entity_set, record_id, body, etag=_clean_etag(etag))
     return await _result(call, summary, record_id, values, understood)
-
-
-async def _body(call: ToolCall, metadata: TableMetadata, values: Mapping[str, Any], *,
-                operation: Operation, record_id: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The request body and the values as understood (for the result)."""
-    if not isinstance(values, Mapping) or not values:
-        raise InvalidArgumentError("Pass `values`: an object of column logical name -> value, e.g. "
-                                   "{\"jobtitle\": \"CFO\"}. describe_table lists the columns.")
-    table = metadata.table.logical_name
-    columns = check_columns(metadata, values, operation=operation)
-    given = {name: values[key] for name, key in zip(columns, values, strict=True)}
-    behaviors: dict[str, DateTimeBehavior] = {}
-    zone: tzinfo | None = None
-    zone_error: UnknownTimeZoneError | None = None
-    if any(column.type == "DateTime" for column in columns.values()):
-        behaviors = await get_datetime_behaviors(call, table)
-        try:
-            zone = get_user_zone((await get_whoami(call)).time_zone_code)
-        except UnknownTimeZoneError as error:
-            zone_error = error
-
-    async def user_id() -> str:
-        return (await get_whoami(call)).user_id
-
-    resolver = LookupResolver(call, metadata, get_user_id=user_id)
-    body: dict[str, Any] = {}
-    understood: dict[str, Any] = {}
-    for name, column in columns.items():
-        value = given[name]
-        if column.type in LOOKUP_TYPES:
-            binding = await resolver.resolve(column, value, record_id=record_id)
-            if binding.target is not None or operation == "update":
-                body[binding.body_key] = binding.body_value
-            target = binding.target
-            understood[name] = None if target is None else {"table": target.table, "id": target.id} | (
-                {"name": target.name} if target.name else {})
-            continue
-        try:
-            converted = convert_value(column, value, table=table, behavior=behaviors.get(name), zone=zone)
-        except InvalidValueError:
-            if zone_error is not None and column.type == "DateTime":
-                raise zone_error from None
-            raise
-        body[name] = converted
-        understood[name] = _understood(column, converted)
-    return body, understood
 
 
 async def _result(call: ToolCall, summary: TableSummary, record_id: str, values: Mapping[str, Any],
@@ -141,14 +85,8 @@ async def _result(call: ToolCall, summary: TableSummary, record_id: str, values:
     except webapi_errors.DataverseError:
         pass
     return WriteResult(table=summary.logical_name, id=record_id, name=name if isinstance(name, str) else None,
-                       url=record_url(call.environment, summary.logical_name, record_id), etag=etag,
+                       url=record_url(call, summary.logical_name, record_id), etag=etag,
                        values=understood)
-
-
-def _understood(column: ColumnMetadata, converted: Any) -> Any:
-    if column.type in CHOICE_TYPES and converted is not None:
-        return {"value": converted, "label": match_choice(column, converted, where=column.logical_name).label}
-    return converted
 
 
 def _clean_etag(etag: str | None) -> str | None:

@@ -18,6 +18,7 @@ from .associations import AssociationVerbs
 from .batch import BatchVerbs
 from .core import TokenSource
 from .fetchxml import parse_paging_cookie_annotation, validate_fetch_xml
+from .history import HistoryVerbs
 from .metadata import get_datetime_behaviors, get_table_columns, get_table_metadata, list_table_summaries
 from .models import (
     DateTimeBehavior,
@@ -39,6 +40,7 @@ from .odata import (
     validate_query_expression,
 )
 from .search import DEFAULT_TOP, SEARCH_PATH, SearchEntities, parse_search_response, search_body
+from .views import ViewVerbs
 from .wire import (
     ALL_ANNOTATIONS,
     FETCH_PAGING_ANNOTATIONS,
@@ -69,12 +71,13 @@ def create_http_client(
     )
 
 
-class DataverseClient(ActionVerbs, AssociationVerbs, BatchVerbs):
+class DataverseClient(ActionVerbs, AssociationVerbs, BatchVerbs, ViewVerbs, HistoryVerbs):
     """Calls one Dataverse environment's Web API as whoever `token_source` returns tokens for.
 
     Construct with `DataverseClient(environment_url, token_source, *, http, retry=None, api_version="v9.2",
-    on_response=None)` (see `core.ClientCore`). Actions and functions, `$ref` associations and `$batch` are the verb
-    groups of `actions`, `associations` and `batch` (built by `batch_request`)."""
+    on_response=None)` (see `core.ClientCore`). Actions and functions, `$ref` associations, `$batch`, running views
+    (`run_view`) and record change history (`get_record_change_history`) are the verb groups of `actions`,
+    `associations`, `batch` (built by `batch_request`), `views` and `history`."""
 
     # --- reading -------------------------------------------------------------------------------------------------
     async def query(

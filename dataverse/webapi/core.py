@@ -2,7 +2,7 @@
 shared pooled httpx client, the OData headers and a fresh bearer token on every request, and the retry loop.
 
 `ClientCore` is the base of `DataverseClient` and of the verb groups it is assembled from (actions, associations,
-batch), so each group can live in the module that owns its wire format.
+batch, views, history), so each group can live in the module that owns its wire format.
 """
 
 from __future__ import annotations
@@ -45,8 +45,8 @@ class ClientCore:
         self._on_response = on_response
 
     # --- plumbing ------------------------------------------------------------------------------------------------
-    async def _get_json(self, path: str, params: Mapping[str, str]) -> Any:
-        _, body = await self._request("GET", path, params=params)
+    async def _get_json(self, path: str, params: Mapping[str, str], prefer: Sequence[str] = ()) -> Any:
+        _, body = await self._request("GET", path, params=params, prefer=prefer)
         return body
 
     async def _request(
@@ -103,6 +103,7 @@ class ClientCore:
                 "Accept": accept,
                 "OData-MaxVersion": "4.0",
                 "OData-Version": "4.0",
+                "If-None-Match": "null",  # documented for every request: expanded collections may come back cached
             }
             if prefer:
                 request_headers["Prefer"] = ",".join(prefer)

@@ -14,6 +14,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring
 
 DEFAULT_MAX_BYTES = 32_768
+MAX_DEPTH = 40  # real queries nest link-entities and filters a handful deep; serialising 1,500 levels recurses
 _NAME = re.compile(r"[a-z_][a-z0-9_]*\Z")
 
 
@@ -38,6 +39,12 @@ def validate_fetch_xml(xml: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Eleme
         ) from None
     except ParseError as error:
         raise InvalidFetchXmlError(f"FetchXML is not well-formed XML: {error}") from None
+    depth = _depth(root)
+    if depth > MAX_DEPTH:
+        raise InvalidFetchXmlError(
+            f"FetchXML nests {depth} elements deep, over the limit of {MAX_DEPTH}: flatten nested <filter> elements "
+            "(one filter with type='or' holds many conditions) and link fewer tables"
+        )
     if root.tag != "fetch":
         raise InvalidFetchXmlError(f"FetchXML must have <fetch> as its root element, not <{root.tag}>")
     entities = [child for child in root if child.tag == "entity"]
@@ -49,6 +56,16 @@ def validate_fetch_xml(xml: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Eleme
             f"<entity name={name!r}> is not a table logical name: use the lower-case logical name, e.g. 'account'"
         )
     return root
+
+
+def _depth(root: Element) -> int:
+    """How deep the element tree goes, found without recursion."""
+    deepest, stack = 0, [(root, 1)]
+    while stack:
+        element, level = stack.pop()
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in element)
+    return deepest
 
 
 def entity_name(xml: str) -> str:

@@ -1,9 +1,11 @@
-"""The typed results the Dataverse client returns: query pages, identity, table metadata, and the definitions of
-actions and functions."""
+"""The typed results the Dataverse client returns: query pages, identity, table metadata, change history, and the
+definitions of actions and functions."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 OperationKind = Literal["action", "function"]
@@ -199,3 +201,50 @@ class ActionDefinition:
     @property
     def required(self) -> list[str]:
         return [parameter.name for parameter in self.parameters if not parameter.nullable]
+
+
+@dataclass(frozen=True)
+class ColumnChange:
+    """One column's change in an audited write, raw as Dataverse sent it: `column` is the logical name (a lookup's
+    `_x_value` is reported as `x`); a value is None when the side left it out (null, or a create/delete). The
+    annotations are keyed by name, e.g. "OData.Community.Display.V1.FormattedValue",
+    "Microsoft.Dynamics.CRM.lookuplogicalname", "Microsoft.Dynamics.CRM.associatednavigationproperty"."""
+
+    column: str
+    old_value: Any
+    new_value: Any
+    old_annotations: dict[str, Any] = field(default_factory=dict)
+    new_annotations: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RecordChange:
+    """One entry of a record's change history: the columns it changed and, when the audit log could be joined, the
+    audit row's action (1 Create, 2 Update, 3 Delete, 13 Assign, ...), who made it and when."""
+
+    detail_type: str  # AttributeAuditDetail, RelationshipAuditDetail, ShareAuditDetail, ...
+    table: str | None  # the record's table logical name, from the values' @odata.type
+    changes: list[ColumnChange]
+    audit_id: str | None = None
+    action: int | None = None
+    action_name: str | None = None  # the action's label, e.g. "Update"
+    operation: int | None = None  # 1 Create, 2 Update, 3 Delete, 4 Access
+    changed_by_id: str | None = None  # systemuserid
+    changed_by_name: str | None = None
+    changed_on: datetime | None = None  # UTC
+
+    def attributed(self, **who_and_when: Any) -> RecordChange:
+        return dataclasses.replace(self, **who_and_when)
+
+
+@dataclass(frozen=True)
+class ChangeHistoryPage:
+    """One page of a record's change history, newest first. Pass `paging_cookie` with `page + 1` for the next.
+    `attributed` says whether who and when could be joined from the audit log (see webapi.history)."""
+
+    changes: list[RecordChange]
+    more_records: bool
+    paging_cookie: str | None
+    total_count: int | None  # TotalRecordCount; None when Dataverse did not say
+    page: int
+    attributed: bool = False

@@ -17,6 +17,7 @@ param appTableNames array = [
   'oauthgrants'
   'oauthrefreshtokens'
   'oauthaccesstokens'
+  'oauthratelimits'
 ]
 
 resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {

@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 import pytest
+from mcp.shared.exceptions import MCPError
 
 from dataverse.audit import AUDIT_LOGGER_NAME
 from dataverse.sandbox.dataverse.model import LookupValue
@@ -22,6 +23,7 @@ from tests.e2e.harness import E2E, error_text, payload, readable, running_app
 CASCADING = {  # (table, lookup column) whose rows the sandbox deletes along with an account
     "contact": "parentcustomerid", "opportunity": "customerid",
     "appointment": "regardingobjectid", "task": "regardingobjectid", "phonecall": "regardingobjectid",
+    "email": "regardingobjectid", "annotation": "objectid",
 }
 
 
@@ -198,9 +200,10 @@ async def test_policy_that_forbids_deleting_removes_the_tools(policy: dict[str, 
         async with e2e.session(await e2e.sign_in(ALICE)) as session:
             names = {tool.name for tool in (await session.list_tools()).tools}
             account_id = alices_account_with_children(e2e)
-            call = await session.call_tool("delete_record", {"table": "account", "id": account_id})
+            with pytest.raises(MCPError) as refused:
+                await session.call_tool("delete_record", {"table": "account", "id": account_id})
         assert "query_records" in names and not {"delete_record", "confirm_delete"} & names
-        assert call.is_error and deletes(e2e) == 0
+        assert refused.value.error.code == -32602 and deletes(e2e) == 0
 
 
 async def test_tool_annotations_say_which_step_destroys() -> None:

@@ -5,7 +5,12 @@ request for it ever reached Dataverse."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from mcp.client.session import ClientSession
+from mcp.shared.exceptions import MCPError
+from mcp.types import ErrorData
 
 from dataverse.sandbox.dataverse.search_routes import search_state
 from dataverse.sandbox.users import ALICE, CAROL
@@ -13,6 +18,13 @@ from tests.e2e.harness import error_text, payload, readable, running_app, text_j
 
 WRITE_TOOLS = {"create_record", "update_record", "delete_record", "confirm_delete"}
 POLICY_REFUSAL = "not available through this connector"
+
+
+async def unknown_tool_error(session: ClientSession, tool: str, arguments: dict[str, Any]) -> ErrorData:
+    """The JSON-RPC error a call to a tool the server does not offer gets."""
+    with pytest.raises(MCPError) as caught:
+        await session.call_tool(tool, arguments)
+    return caught.value.error
 
 
 async def listed_tools(e2e) -> dict:
@@ -25,16 +37,17 @@ async def test_read_only_lists_no_tool_that_changes_data_and_refuses_calls_to_th
         tools = await listed_tools(e2e)
         before = len(e2e.organization.all_rows("account"))
         async with e2e.session(await e2e.sign_in(ALICE)) as session:
-            create = await session.call_tool("create_record", {"table": "account", "values": {"name": "Sneaky"}})
-            delete = await session.call_tool("delete_record", {
-                "table": "account", "id": readable(e2e.organization, ALICE, "account")[0]["accountid"]})
+            refusals = [await unknown_tool_error(session, "create_record", {"table": "account",
+                                                                            "values": {"name": "Sneaky"}}),
+                        await unknown_tool_error(session, "delete_record", {
+                            "table": "account", "id": readable(e2e.organization, ALICE, "account")[0]["accountid"]})]
         assert len(e2e.organization.all_rows("account")) == before
     assert WRITE_TOOLS.isdisjoint(tools)
     assert {"query_records", "search", "fetch", "run_report", "list_environments"} <= set(tools)
     changing = {name for name, tool in tools.items() if tool.annotations.read_only_hint is not True}
     assert changing == {"sign_out"}  # ends the caller's own sign-in; changes no Dataverse data
-    for refused in (create, delete):
-        assert refused.is_error and "unknown tool" in refused.content[0].text.lower()
+    for refused in refusals:
+        assert refused.code == -32602 and "unknown tool" in refused.message.lower()
 
 
 async def test_read_write_without_delete_keeps_writes_and_drops_only_the_delete_tools():

@@ -98,8 +98,10 @@ async def test_closing_this_month(e2e: E2E, user: SandboxUser):
 @pytest.mark.parametrize("user", [ALICE, CAROL], ids=["alice", "carol"])
 async def test_stale_opportunities_leave_out_deals_worked_on_recently(e2e: E2E, user: SandboxUser):
     org = e2e.organization
-    alices = [row for row in open_opportunities(e2e, ALICE) if row["ownerid"].id == ALICE.systemuser_id]
-    worked, long_ago = alices[0], alices[1]
+    seeded_recent = active_since(e2e, ALICE, 14)
+    alices = [row for row in open_opportunities(e2e, ALICE)
+              if row["ownerid"].id == ALICE.systemuser_id and row["opportunityid"] not in seeded_recent]
+    worked, long_ago = alices[0], alices[1]  # two of her deals nobody she can see has touched in 14 days
     for opportunity, age in ((worked, timedelta(days=2)), (long_ago, timedelta(days=20))):
         org.put_row("task", {
             "activityid": str(uuid.uuid4()), "subject": "Follow up", "statecode": 0, "statuscode": 2,

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from mcp.shared.exceptions import MCPError
 
 from dataverse.audit import AUDIT_LOGGER_NAME
 from dataverse.sandbox.dataverse.model import LookupValue
@@ -53,9 +54,10 @@ async def test_read_only_policy_registers_no_write_tools():
     async with running_app(access_mode="read_only") as e2e:
         async with e2e.session(await e2e.sign_in(ALICE)) as session:
             names = {tool.name for tool in (await session.list_tools()).tools}
-            refused = await session.call_tool("create_record", {"table": "account", "values": {"name": "X"}})
+            with pytest.raises(MCPError) as refused:
+                await session.call_tool("create_record", {"table": "account", "values": {"name": "X"}})
     assert "query_records" in names and not names & {"create_record", "update_record"}
-    assert refused.is_error
+    assert refused.value.error.code == -32602
 
 
 async def test_the_meeting_tomorrow_at_two_owned_by_me_regarding_an_account_by_name(e2e: E2E):

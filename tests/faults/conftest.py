@@ -26,8 +26,8 @@ from dataverse.sandbox.dataverse.organization import SandboxOrganization, create
 from dataverse.sandbox.identity import mint_user_token, process_signing_key
 from dataverse.sandbox.users import ALICE, SandboxUser
 from dataverse.settings import Settings
-from dataverse.tools.kit.context import ToolDeps
 from dataverse.tools import build_mcp_server
+from dataverse.tools.kit.context import ToolDeps
 from dataverse.webapi.client import create_http_client
 from dataverse.webapi.retry import RetryPolicy
 

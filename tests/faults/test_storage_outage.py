@@ -29,7 +29,7 @@ from dataverse.sandbox.users import ALICE
 from dataverse.settings import Settings
 from dataverse.storage import create_table_store
 from dataverse.storage.protocol import Store
-from dataverse.tools.delete.proposals import PROPOSALS_COLLECTION
+from dataverse.tools.confirm.proposals import PROPOSALS_COLLECTION
 from tests.azurite import AzuriteTable, running_azurite
 from tests.e2e.harness import lifespan
 

@@ -36,6 +36,7 @@ from dataverse.sandbox.entra import (
 )
 from dataverse.settings import Settings
 from dataverse.storage.memory import MemoryStore
+from dataverse.storage.protocol import Store
 
 CLIENT_REDIRECT = "http://localhost:3030/callback"
 TEST_KEY = base64.b64encode(b"k" * 32).decode()
@@ -68,12 +69,14 @@ class TestServer:
         return f"{self.base_url}/mcp"
 
 
-def build_test_app(base_url: str, *, store: MemoryStore, clock: Clock, registry: SandboxAppRegistry,
+def build_test_app(base_url: str, *, store: Store, clock: Clock, registry: SandboxAppRegistry,
+                   oauth_options: dict | None = None,
                    **setting_overrides) -> tuple[Starlette, Settings, OAuthComponents]:
+    oauth_options = oauth_options or {}
     settings = Settings(public_base_url=base_url, token_encryption_key=TEST_KEY, **setting_overrides)
     registry.apps[0].redirect_uris = (f"{base_url}/oauth/callback",)
     entra = EntraClient(**sandbox_entra_client_options(base_url=base_url))
-    oauth = create_oauth(settings, store=store, entra=entra, clock=clock)
+    oauth = create_oauth(settings, store=store, entra=entra, clock=clock, sandbox=True, **oauth_options)
     mcp = MCPServer("oauth-test", token_verifier=oauth.token_verifier, auth=oauth.auth_settings)
 
     @mcp.tool()
@@ -122,18 +125,51 @@ def serve(build) -> Iterator[str]:
         listener.close()
 
 
-@pytest.fixture
-def server() -> Iterator[TestServer]:
-    store = MemoryStore(clock=(clock := Clock()))
+@contextlib.contextmanager
+def running_server(*, store: Store | None = None, clock: Clock | None = None, oauth_options: dict | None = None,
+                   **setting_overrides) -> Iterator[TestServer]:
+    """A test server over loopback HTTP; pass one `store` to two of them for two instances of one deployment."""
+    clock = clock or Clock()
+    store = store or MemoryStore(clock=clock)
     registry = SandboxAppRegistry.create_default(redirect_uris=[])
     built: dict = {}
 
     def build(base_url: str):
-        app, built["settings"], built["oauth"] = build_test_app(base_url, store=store, clock=clock, registry=registry)
+        app, built["settings"], built["oauth"] = build_test_app(
+            base_url, store=store, clock=clock, registry=registry, oauth_options=oauth_options, **setting_overrides)
         return app
 
     with serve(build) as base_url:
         yield TestServer(base_url, built["settings"], built["oauth"], registry, store, clock)
+
+
+@pytest.fixture
+def server() -> Iterator[TestServer]:
+    with running_server() as running:
+        yield running
+
+
+CIMD_URL = "https://client.example/oauth/claude-metadata.json"
+PUBLIC_ADDRESS = "93.184.215.14"
+
+
+@pytest.fixture
+def server_with_cimd() -> Iterator[tuple[TestServer, str]]:
+    """A server whose CIMD fetches reach a stand-in for client.example (a public address) serving one document."""
+    document = {"client_id": CIMD_URL, "client_name": "Claude (metadata document)",
+                "redirect_uris": ["https://claude.ai/api/mcp/auth_callback"], "token_endpoint_auth_method": "none",
+                "grant_types": ["authorization_code", "refresh_token"], "response_types": ["code"]}
+
+    def serve_document(request: httpx.Request) -> httpx.Response:
+        assert request.headers["host"] == "client.example" and request.url.path == "/oauth/claude-metadata.json"
+        return httpx.Response(200, json=document)
+
+    async def public(host: str, port: int) -> list[str]:
+        return [PUBLIC_ADDRESS]
+
+    options = {"cimd_transport": httpx.MockTransport(serve_document), "cimd_resolver": public}
+    with running_server(oauth_options=options) as running:
+        yield running, CIMD_URL
 
 
 def s256(verifier: str) -> str:

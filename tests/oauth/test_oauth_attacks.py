@@ -7,6 +7,7 @@ import secrets
 import httpx
 import pytest
 
+from dataverse.oauth.crypto import hash_secret
 from dataverse.sandbox.entra import SANDBOX_CLIENT_ID
 from dataverse.sandbox.identity import mint_user_token, sandbox_issuer
 from dataverse.sandbox.users import ALICE, BOB
@@ -107,7 +108,7 @@ async def test_consent_page_names_the_client_and_cannot_be_framed(server):
     page, fields = await browser.open_consent(authorize_url(server.base_url, client_id, s256("v" * 50)))
     assert page.status_code == 200
     assert "Attack Test Client" in page.text and "localhost:3030" in page.text and "MCP.Access" in page.text
-    assert "sandbox" in page.text
+    assert "Sandbox mode." in page.text
     assert page.headers["x-frame-options"] == "DENY"
     assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
     assert browser.cookies.get("__Host-dv_browser")
@@ -282,7 +283,8 @@ async def test_bearer_cache_serves_steady_state_without_storage_and_forgets_loca
     tokens = await tokens_for(server, client_id)
     verifier = server.oauth.token_verifier
     first = await verifier.verify_token(tokens["access_token"])
-    server.store.collection("oauthaccesstokens")._rows.clear()  # storage no longer knows the token...
+    await server.store.collection("oauthaccesstokens").delete(hash_secret(tokens["access_token"]))
+    # storage no longer knows the token...
     assert await verifier.verify_token(tokens["access_token"]) == first  # ...the cache (<= 60 s) still does
     server.clock.advance(61)
     assert await verifier.verify_token(tokens["access_token"]) is None  # bound respected

@@ -94,3 +94,38 @@ async def test_a_valid_document_becomes_a_public_client_fetched_from_the_pinned_
 async def test_unacceptable_documents_are_refused(document, status):
     with pytest.raises(ClientMetadataError):
         await fetcher(serving(document, status=status), public_resolver).get_client(CLIENT_URL)
+
+
+@pytest.mark.parametrize("address", ["fec0::1", "fec0:1234::5", "feff:ffff::1", "64:ff9b::a00:1", "64:ff9b::7f00:1"])
+async def test_site_local_and_nat64_wrapped_private_addresses_are_never_fetched(address):
+    async def resolving_to(host: str, port: int) -> list[str]:
+        return [address]
+
+    requests: list = []
+    with pytest.raises(UnsafeClientMetadataUrlError):
+        await fetcher(serving({}, seen=requests), resolving_to).get_client(CLIENT_URL)
+    assert requests == []
+
+
+async def test_the_document_cache_is_bounded_and_keeps_the_most_recently_used():
+    seen: list[httpx.Request] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        url = f"https://{request.headers['host']}{request.url.path}"
+        return httpx.Response(200, json={"client_id": url, "redirect_uris": ["https://claude.ai/api/mcp/auth_callback"]})
+
+    cache = ClientMetadataFetcher(allow_list=RedirectAllowList(DEFAULT_REDIRECT_URIS), default_scope="MCP.Access",
+                                  transport=httpx.MockTransport(handle), resolver=public_resolver, cache_max_entries=3)
+    urls = [f"https://client{n}.example/meta.json" for n in range(6)]
+    await cache.get_client(urls[0])
+    for url in urls[1:]:
+        await cache.get_client(url)
+        await cache.get_client(urls[0])  # keeps the first one recently used
+    assert cache.cached_count == 3
+    fetches = len(seen)
+    await cache.get_client(urls[0])
+    await cache.get_client(urls[5])
+    assert len(seen) == fetches  # both still cached
+    await cache.get_client(urls[1])
+    assert len(seen) == fetches + 1  # evicted long ago: fetched again

@@ -4,70 +4,16 @@ then a refresh that rotates the tokens."""
 
 from __future__ import annotations
 
-import asyncio
-
 import httpx
-import httpx2
-from mcp.client.auth import OAuthClientProvider
-from mcp.client.client import Client
-from mcp.client.streamable_http import streamable_http_client
-from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
 
 from dataverse.sandbox.users import ALICE
 
-from .conftest import CLIENT_REDIRECT, Browser, query
-
-
-class MemoryTokenStorage:
-    def __init__(self) -> None:
-        self.tokens: OAuthToken | None = None
-        self.client_info: OAuthClientInformationFull | None = None
-
-    async def get_tokens(self) -> OAuthToken | None:
-        return self.tokens
-
-    async def set_tokens(self, tokens: OAuthToken) -> None:
-        self.tokens = tokens
-
-    async def get_client_info(self) -> OAuthClientInformationFull | None:
-        return self.client_info
-
-    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
-        self.client_info = client_info
+from .conftest import CLIENT_REDIRECT, Browser
+from .official_client import MemoryTokenStorage, call_whoami, official_client
 
 
 def oauth_provider(server, storage: MemoryTokenStorage, browser: Browser, *, username: str = "alice"):
-    landed: asyncio.Future[dict[str, str]] = asyncio.get_running_loop().create_future()
-
-    async def redirect_handler(url: str) -> None:
-        _, fields = await browser.open_consent(url)
-        approved = await browser.post_consent(server.base_url, fields)
-        callback_url = await browser.sign_in_at_entra(approved.headers["location"], username)
-        final = await browser.request("GET", callback_url)
-        assert final.headers["location"].startswith(CLIENT_REDIRECT)
-        landed.set_result(query(final.headers["location"]))
-
-    async def callback_handler() -> AuthorizationCodeResult:
-        params = await landed
-        return AuthorizationCodeResult(code=params["code"], state=params.get("state"), iss=params.get("iss"))
-
-    return OAuthClientProvider(
-        server_url=server.mcp_url,
-        client_metadata=OAuthClientMetadata(
-            redirect_uris=[CLIENT_REDIRECT], client_name="Official SDK client", token_endpoint_auth_method="none",
-            grant_types=["authorization_code", "refresh_token"],
-        ),
-        storage=storage,
-        redirect_handler=redirect_handler,
-        callback_handler=callback_handler,
-    )
-
-
-async def call_whoami(server, provider) -> str:
-    async with httpx2.AsyncClient(auth=provider, timeout=20) as http:
-        async with Client(streamable_http_client(server.mcp_url, http_client=http)) as client:
-            result = await client.call_tool("whoami", {})
-    return result.content[0].text
+    return official_client(server, storage, browser, redirect_uri=CLIENT_REDIRECT, username=username)
 
 
 async def test_official_client_signs_in_calls_a_tool_as_alice_and_refreshes(server):

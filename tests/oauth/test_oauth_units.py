@@ -40,10 +40,11 @@ def test_lookalikes_are_refused(uri):
     assert not ALLOW.allows(uri)
 
 
-def test_double_star_matches_any_depth_under_a_prefix():
+def test_double_star_matches_any_path_under_a_prefix_the_empty_one_included():
     allow = RedirectAllowList(["http://localhost:*/**"])
     assert allow.allows("http://localhost:6274/oauth/callback")
-    assert not allow.allows("http://localhost:6274/")
+    assert allow.allows("http://localhost:6274/") and allow.allows("http://localhost:6274")
+    assert not allow.allows("http://localhost:6274/a/../b")
 
 
 @pytest.mark.parametrize("candidate, same", [

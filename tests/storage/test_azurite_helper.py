@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,8 @@ from tests import azurite as azurite_module
 
 def test_a_missing_binary_raises_with_the_install_command(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("AZURITE_TABLE_BIN", str(tmp_path / "no-such-azurite-table"))
-    with pytest.raises(azurite_module.AzuriteNotFoundError, match="npm install --prefix .tools azurite@3.35.0"):
+    install_command = re.escape("npm install --prefix .tools azurite@3.35.0")
+    with pytest.raises(azurite_module.AzuriteNotFoundError, match=install_command):
         azurite_module.start_azurite()
 
 

@@ -23,6 +23,7 @@ async def test_query_sends_the_odata_headers_and_the_bearer_token(harness):
     assert headers["OData-MaxVersion"] == "4.0"
     assert headers["OData-Version"] == "4.0"
     assert headers["Accept"] == "application/json"
+    assert headers["If-None-Match"] == "null"  # documented for every request, so nothing comes from a cache
     assert headers["Prefer"] == 'odata.include-annotations="*",odata.maxpagesize=50'
 
 

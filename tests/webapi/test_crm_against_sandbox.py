@@ -206,17 +206,18 @@ async def test_a_failing_change_set_is_rolled_back_and_reported(sandbox):
     client = sandbox.client_as(ALICE)
     before = len(sandbox.org.rows["account"])
     result = await client.submit_batch([
-        ChangeSet([BatchRequest.create("accounts", {"name": "Never"}), BatchRequest.create("contacts", {})]),
+        ChangeSet([BatchRequest.create("accounts", {"name": "Never"}),
+                   BatchRequest.create("contacts", {"lastname": "x" * 51})]),  # over lastname's 50 characters
         BatchRequest.create("accounts", {"name": "After"}),
     ], continue_on_error=True)
     assert [op.outcome for op in result.operations] == ["rolled_back", "failed", "succeeded"]
-    assert result.operations[1].error.code == "0x80040203"
+    assert result.operations[1].error.code == "0x80044331"
     assert len(sandbox.org.rows["account"]) == before + 1
 
 
 async def test_without_continue_on_error_the_rest_is_not_run(sandbox):
     client = sandbox.client_as(ALICE)
-    result = await client.submit_batch([BatchRequest.create("contacts", {}),
+    result = await client.submit_batch([BatchRequest.create("contacts", {"lastname": "x" * 51}),
                                         BatchRequest.create("contacts", {"lastname": "Skipped"})])
     assert [op.outcome for op in result.operations] == ["failed", "not_run"]
     assert not [row for row in sandbox.org.rows["contact"].values() if row["lastname"] == "Skipped"]

@@ -99,3 +99,11 @@ def test_paging_cookie_annotation_is_decoded_twice():
 @pytest.mark.parametrize("annotation", [None, "", "not xml", '<!DOCTYPE x [<!ENTITY a "b">]><cookie/>'])
 def test_an_unreadable_annotation_gives_no_cookie(annotation):
     assert parse_paging_cookie_annotation(annotation) == (None, None)
+
+
+def test_fetchxml_nested_beyond_the_limit_is_refused_before_anything_recurses():
+    deep = "<fetch><entity name='account'>" + "<filter>" * 1500 + "</filter>" * 1500 + "</entity></fetch>"
+    with pytest.raises(InvalidFetchXmlError, match="nests 1502 elements deep"):
+        validate_fetch_xml(deep)
+    shallow = "<fetch><entity name='account'>" + "<filter>" * 10 + "</filter>" * 10 + "</entity></fetch>"
+    assert validate_fetch_xml(shallow).tag == "fetch"

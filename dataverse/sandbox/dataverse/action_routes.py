@@ -58,7 +58,8 @@ async def invoke(ctx: RequestContext, method: str, operation: Operation, argumen
     if result is None:
         return Response(status_code=204)
     if isinstance(result, ComplexResult):
-        return json_response({"@odata.context": ctx.context_url(f"{NAMESPACE}.{result.type_name}"), **result.value})
+        return json_response({"@odata.context": ctx.context_url(f"{NAMESPACE}.{result.type_name}"), **result.value},
+                             headers=result.headers or None)
     if isinstance(result, EntitiesResult):
         return json_response({"@odata.context": ctx.context_url(f"Collection({NAMESPACE}.{result.type_name})"),
                               "value": result.rows})

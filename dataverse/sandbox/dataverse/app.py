@@ -20,8 +20,11 @@ from starlette.routing import Route
 from dataverse.sandbox.dataverse import (
     action_routes,
     batch_routes,
+    crm_routes,
     csdl,
     metadata_routes,
+    navigation_routes,
+    path_routes,
     record_routes,
     ref_routes,
     write_routes,
@@ -110,7 +113,8 @@ def create_sandbox_dataverse_app(*, organization: SandboxOrganization, base_url:
             else:
                 dataset = authenticate(request)
                 ctx = build_context(request, org, dataset, base_url)
-                response = await _dispatch(ctx, request.method, path)
+                with org.audit.acting_as(dataset.caller.user_id):  # writes in this request are audited as the caller
+                    response = await _dispatch(ctx, request.method, path)
         except Unauthenticated:
             response = Response(status_code=401, headers=unauthorized_headers)
         except SandboxError as error:
@@ -169,7 +173,7 @@ async def _dispatch(ctx: RequestContext, method: str, path: str) -> Response:
     if match is None:
         raise _not_found_segment(segments[0])
     name, key = match.group(1), match.group(2)
-    operation = unbound_operation(name)
+    operation = unbound_operation(name)  # functions answer 404 to any verb but GET, actions to any but POST
     if operation is not None and len(segments) == 1:
         return await action_routes.invoke(ctx, method, operation, key)
     if name == "EntityDefinitions":
@@ -188,7 +192,12 @@ async def _dispatch(ctx: RequestContext, method: str, path: str) -> Response:
     if rest and len(rest) == 1 and bound_operation(rest[0].split("(", 1)[0], table.logical_name,
                                                     collection=key is None) is not None:
         raise action_routes.unresolved_parameters()
+    feature_response = await crm_routes.route_table(ctx, method, table, key, rest, path)
+    if feature_response is not None:
+        return feature_response
     if key is None:
+        if rest == ["$count"] and method == "GET":
+            return await navigation_routes.count_entity_set(ctx, table)
         if rest:
             raise _not_found_segment(rest[0])
         if method == "GET":
@@ -197,9 +206,7 @@ async def _dispatch(ctx: RequestContext, method: str, path: str) -> Response:
             return await write_routes.create_record(ctx, table)
         raise SandboxError(405, "0x80060888", f"The HTTP method {method} is not allowed on an entity set.")
     if rest:
-        if method == "GET" and len(rest) == 1:
-            return await record_routes.get_record_property(ctx, table, key, rest[0])
-        raise _not_found_segment(rest[0])
+        return await path_routes.dispatch(ctx, method, table, key, rest)
     if method == "GET":
         return await record_routes.get_record(ctx, table, key)
     if method in ("PATCH", "PUT"):

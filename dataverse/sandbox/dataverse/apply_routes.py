@@ -55,9 +55,9 @@ def _parse_aggregates(table: Table, text: str) -> list[tuple[str, Column | None,
     return specs
 
 
-def run_apply(ctx: RequestContext, table: Table, options: dict[str, str]) -> Response:
+def run_apply(ctx: RequestContext, table: Table, options: dict[str, str], *, rows: list[Row] | None = None) -> Response:
     text = options["$apply"].strip()
-    rows = ctx.dataset.rows(table.logical_name)
+    rows = ctx.dataset.rows(table.logical_name) if rows is None else rows
     filter_match = re.match(r"^filter\((.*?)\)/(.*)$", text, re.S)
     if filter_match:
         from dataverse.sandbox.dataverse.odata_filter import compile_filter

@@ -5,7 +5,6 @@ and associatednavigationproperty on lookups). Also parses the `Prefer` request h
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
@@ -21,7 +20,20 @@ MORE_RECORDS = "Microsoft.Dynamics.CRM.morerecords"
 TOTAL_RECORD_COUNT = "Microsoft.Dynamics.CRM.totalrecordcount"
 MAX_PAGE_SIZE = 5000
 
-_PREFER_TOKEN = re.compile(r'\s*([A-Za-z][\w.\-]*)\s*(?:=\s*("([^"]*)"|[^,;]*))?\s*(?:;[^,]*)?(?:,|$)')
+
+def _preference_items(header: str) -> list[str]:
+    """The `name[=value]` items of one Prefer header, split on `,` and `;` outside double quotes."""
+    items, current, quoted = [], "", False
+    for char in header:
+        if char == '"':
+            quoted = not quoted
+        if char in ",;" and not quoted:
+            items.append(current)
+            current = ""
+        else:
+            current += char
+    items.append(current)
+    return [item.strip() for item in items if item.strip()]
 
 
 @dataclass(frozen=True)
@@ -34,13 +46,17 @@ class Preferences:
 
     @classmethod
     def from_headers(cls, values: Iterable[str]) -> Preferences:
+        """Preferences from every `Prefer` header; `,` and `;` both separate them, as Dataverse's documented
+        requests write `Prefer: odata.maxpagesize=4; odata.include-annotations="*"` (web-api-query-data-sample.md)."""
         annotations: list[str] = []
         max_page_size: int | None = None
         representation = False
         for header in values:
-            for match in _PREFER_TOKEN.finditer(header):
-                name, raw, quoted = match.group(1), match.group(2), match.group(3)
-                value = quoted if quoted is not None else (raw or "").strip()
+            for item in _preference_items(header):
+                name, _, raw = item.partition("=")
+                name, value = name.strip(), raw.strip()
+                if len(value) >= 2 and value[0] == value[-1] == '"':
+                    value = value[1:-1]
                 if name == "odata.include-annotations":
                     annotations.extend(part.strip() for part in value.split(",") if part.strip())
                 elif name == "odata.maxpagesize" and value.isdigit() and int(value) > 0:

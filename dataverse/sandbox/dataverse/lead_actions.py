@@ -7,7 +7,8 @@ when the lead has no company name), the contact (first/last name, email, phone, 
 account, which gets it as primary contact), the opportunity (name = the lead's topic; customer =
 OpportunityCustomerId, else the new account, else the new contact). Each points back to the lead through
 `originatingleadid`; the lead gets parentaccountid, parentcontactid, qualifyingopportunityid and is set to Qualified
-(statecode 1, statuscode = Status). All of it happens together or not at all. The answer is 200 with
+(statecode 1, statuscode = Status), which the audit log records as 24 Qualify. All of it happens together or not at
+all. The answer is 200 with
 `Collection(Microsoft.Dynamics.CRM.crmbaseentity)`: one `{"@odata.type", "<id column>"}` item per created record.
 
 Errors: the lead not visible 404; not writable 403 prvWriteLead; already qualified or disqualified 400 0x80040519
@@ -19,6 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from dataverse.sandbox.dataverse import writes
+from dataverse.sandbox.dataverse.audit import QUALIFY
 from dataverse.sandbox.dataverse.model import LookupValue, Row, SandboxError
 from dataverse.sandbox.dataverse.operations import (
     NAMESPACE,
@@ -120,7 +122,7 @@ async def qualify_lead(call: OperationCall) -> OperationResult:
             changes["parentcontactid"] = LookupValue("contact", contact["contactid"])
         if opportunity is not None:
             changes["qualifyingopportunityid"] = LookupValue("opportunity", opportunity["opportunityid"])
-        writes.update_row(dataset, lead_table, lead, changes)
+        writes.update_row(dataset, lead_table, lead, changes, audit_action=QUALIFY)
     return EntitiesResult("crmbaseentity", created)
 
 

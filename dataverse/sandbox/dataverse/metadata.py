@@ -21,7 +21,15 @@ ATTRIBUTE_TYPES = {
 }
 OBJECT_TYPE_CODES = {"account": 1, "contact": 2, "opportunity": 3, "lead": 4, "businessunit": 10, "systemuser": 8,
                      "team": 9, "usersettings": 150, "appointment": 4201, "task": 4212, "phonecall": 4210,
-                     "activitypointer": 4200, "opportunityclose": 4208, "competitor": 123, "list": 4300}
+                     "email": 4202, "activitypointer": 4200, "activityparty": 135, "annotation": 5,
+                     "savedquery": 1039, "userquery": 4230, "audit": 4567, "organization": 1019,
+                     "role": 1036, "opportunityclose": 4208, "competitor": 123, "list": 4300}
+NOTE_TABLES = frozenset({"account", "contact", "opportunity", "lead"})
+
+
+def column_number(table: Table, name: str) -> int:
+    """AttributeMetadata.ColumnNumber: the column's position in the table (1-based), as audit attributemasks use."""
+    return list(table.columns).index(name) + 1 if name in table.columns else 0
 
 
 def metadata_id(*parts: str) -> str:
@@ -36,8 +44,8 @@ def label(text: str, *parts: str) -> dict[str, Any]:
     return {"LocalizedLabels": [localized], "UserLocalizedLabel": dict(localized)}
 
 
-def _managed(value: Any, name: str) -> dict[str, Any]:
-    return {"Value": value, "CanBeChanged": False, "ManagedPropertyLogicalName": name}
+def _managed(value: Any, name: str, *, can_be_changed: bool = False) -> dict[str, Any]:
+    return {"Value": value, "CanBeChanged": can_be_changed, "ManagedPropertyLogicalName": name}
 
 
 def _schema_name(logical_name: str) -> str:
@@ -67,6 +75,9 @@ def entity_metadata(table: Table) -> dict[str, Any]:
         "IsIntersect": False,
         "IsValidForAdvancedFind": True,
         "HasActivities": name in ("account", "contact", "opportunity", "lead"),
+        "HasNotes": name in NOTE_TABLES,
+        "IsAuditEnabled": _managed(table.audit_enabled, "canmodifyauditsettings",
+                                   can_be_changed=table.ownership != "None"),
     }
 
 
@@ -116,6 +127,9 @@ def attribute_metadata(table: Table, column: Column) -> dict[str, Any]:
         "IsPrimaryName": name == table.primary_name,
         "IsCustomAttribute": False,
         "AttributeOf": None,
+        "ColumnNumber": column_number(table, name),
+        "IsAuditEnabled": _managed(column.audit_enabled, "canmodifyauditsettings",
+                                   can_be_changed=column.audit_enabled),
     }
     if column.type == "String":
         body["MaxLength"] = column.max_length

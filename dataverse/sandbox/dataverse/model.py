@@ -62,6 +62,7 @@ class Column:
     targets: tuple[str, ...] = ()  # Lookup/Customer/Owner: referenced table logical names
     max_length: int | None = None  # String/Memo
     date_only: bool = False  # DateTime with DateOnly behaviour (e.g. opportunity.estimatedclosedate)
+    audit_enabled: bool = True  # Attributes.IsAuditEnabled: changes to it are recorded when the table is audited
 
     @property
     def is_lookup(self) -> bool:
@@ -147,7 +148,8 @@ class Table:
     one_to_many: tuple[OneToMany, ...] = ()
     many_to_many: tuple[ManyToMany, ...] = ()
     is_activity: bool = False  # activity tables also appear in activitypointer
-    ownership: Literal["UserOwned", "OrganizationOwned"] = "UserOwned"
+    ownership: Literal["UserOwned", "OrganizationOwned", "None"] = "UserOwned"
+    audit_enabled: bool = False  # EntityDefinitions.IsAuditEnabled
 
     def column(self, name: str) -> Column | None:
         """The column named `name`, also accepting the wire spelling `_x_value` of a lookup `x`."""

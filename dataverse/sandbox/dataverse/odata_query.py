@@ -40,18 +40,21 @@ def check_option_names(params: list[tuple[str, str]]) -> dict[str, str]:
 
 
 def parse_select(table: Table, text: str | None) -> list[str] | None:
-    """Logical names selected, in order; None means all columns."""
+    """Logical names selected, in order; None means all columns. An empty item (`$select=name,`) is ignored, as
+    Dataverse ignores it (web-api-basic-operations-sample.md sends `$select=name,&$expand=...`)."""
     if text is None or not text.strip():
         return None
     names: list[str] = []
     for raw in text.split(","):
         name = raw.strip()
+        if not name:
+            continue
         column = table.column(name)
         if column is None or not column.valid_for_read:
             raise unknown_property(table, name)
         if column.logical_name not in names:
             names.append(column.logical_name)
-    return names
+    return names or None
 
 
 def readable_columns(table: Table) -> list[str]:
@@ -59,11 +62,16 @@ def readable_columns(table: Table) -> list[str]:
 
 
 def select_context(table: Table, selected: list[str] | None, expands: list[Expand]) -> str:
-    """The `(a,b,nav(c))` part of @odata.context."""
+    """The `(a,b,nav(c,nested(d)))` part of @odata.context."""
     parts = [f"_{n}_value" if table.columns[n].is_lookup else n for n in (selected or [])]
     for expand in expands:
-        inner = ",".join(expand.select or [])
-        parts.append(f"{expand.navigation}({inner})")
+        target = expand.target
+        inner = [f"_{n}_value" if target is not None and target.columns[n].is_lookup else n
+                 for n in (expand.select or [])]
+        nested = select_context(target, None, expand.expands) if target is not None and expand.expands else ""
+        if nested:
+            inner.append(nested[1:-1])
+        parts.append(f"{expand.navigation}({','.join(inner)})")
     return f"({','.join(parts)})" if parts else ""
 
 
@@ -127,19 +135,28 @@ class Expand:
     target: Table | None = None  # single-valued: the referenced table (None for ownerid, which is polymorphic)
     many_to_one: list[ManyToOne] = field(default_factory=list)
     one_to_many: OneToMany | None = None
-    filter_text: str | None = None  # collection-valued only, like the three below
-    order: list[tuple[str, bool]] = field(default_factory=list)
+    filter_text: str | None = None
+    order: list[tuple[str, bool]] = field(default_factory=list)  # collection-valued only, like top
     top: int | None = None
+    expands: list[Expand] = field(default_factory=list)  # a nested $expand
+    options: dict[str, str] = field(default_factory=dict)  # the nested options as written, for <nav>@odata.nextLink
 
 
-def _split_top_level(text: str) -> list[str]:
-    parts, depth, current = [], 0, ""
+EXPAND_LIMIT = 15
+NESTED_EXPAND_ONLY = ("Only $select and $filter clause can be provided while doing $expand on many-to-one "
+                      "relationship or nested one-to-many relationship.")
+
+
+def _split_top_level(text: str, separator: str = ",") -> list[str]:
+    parts, depth, current, quoted = [], 0, "", False
     for char in text:
-        if char == "(":
+        if char == "'":
+            quoted = not quoted
+        elif not quoted and char == "(":
             depth += 1
-        elif char == ")":
+        elif not quoted and char == ")":
             depth -= 1
-        if char == "," and depth == 0:
+        if char == separator and depth == 0 and not quoted:
             parts.append(current)
             current = ""
         else:
@@ -151,13 +168,30 @@ def _split_top_level(text: str) -> list[str]:
 
 
 def parse_expand(table: Table, text: str | None, tables: dict[str, Table]) -> list[Expand]:
+    """The `$expand` items, with nested options and nested `$expand` (PD webapi/query/join-tables.md): at most 15
+    expands in all; `$orderby`/`$top` only on collection-valued navigations, and not once any `$expand` nests."""
+    expands = _parse_expand_level(table, text, tables, [0])
+    if _nests(expands) and _orders_or_tops(expands):
+        raise SandboxError(400, BAD_QUERY, NESTED_EXPAND_ONLY)
+    return expands
+
+
+def _nests(expands: list[Expand]) -> bool:
+    return any(expand.expands for expand in expands)
+
+
+def _orders_or_tops(expands: list[Expand]) -> bool:
+    return any(expand.order or expand.top is not None or _orders_or_tops(expand.expands) for expand in expands)
+
+
+def _parse_expand_level(table: Table, text: str | None, tables: dict[str, Table], count: list[int]) -> list[Expand]:
     if text is None or not text.strip():
         return []
     expands = []
-    items = _split_top_level(text)
-    if len(items) > 15:
-        raise SandboxError(400, BAD_QUERY, "Number of link entities in query exceeded maximum limit.")
-    for item in items:
+    for item in _split_top_level(text):
+        count[0] += 1
+        if count[0] > EXPAND_LIMIT:
+            raise SandboxError(400, BAD_QUERY, "Number of link entities in query exceeded maximum limit.")
         match = re.fullmatch(r"([A-Za-z_][\w]*)\s*(?:\((.*)\))?", item, re.S)
         if match is None:
             raise SandboxError(400, BAD_QUERY, f"Syntax error in $expand at '{item}'.")
@@ -168,23 +202,29 @@ def parse_expand(table: Table, text: str | None, tables: dict[str, Table]) -> li
             raise unknown_property(table, navigation)
         target_name = many[0].referenced_entity if len(many) == 1 else (one.referencing_entity if one else None)
         target = tables[target_name] if target_name else None
+        options = dict(_nested_option(part) for part in _split_top_level(nested, ";")) if nested else {}
+        allowed = ("$select", "$filter", "$orderby", "$top", "$expand") if one is not None else (
+            "$select", "$filter", "$expand")
+        for name in options:
+            if name in ("$orderby", "$top") and one is None:
+                raise SandboxError(400, BAD_QUERY, NESTED_EXPAND_ONLY)
+            if name not in allowed:
+                raise SandboxError(400, BAD_QUERY, f"The query parameter {name} is not supported in $expand of "
+                                                   f"'{navigation}'")
         select = None
-        if nested:
-            nested_options = dict(_nested_option(part) for part in nested.split(";"))
-            allowed = ("$select", "$filter", "$orderby", "$top") if one is not None else ("$select",)
-            for name in nested_options:
-                if name not in allowed:
-                    raise SandboxError(400, BAD_QUERY, f"The query parameter {name} is not supported in $expand "
-                                                       f"of '{navigation}'")
-            if target is not None:
-                select = parse_select(target, nested_options.get("$select"))
-            elif "$select" in nested_options:
-                select = [name.strip() for name in nested_options["$select"].split(",")]
-        expand = Expand(navigation, select, target, many, one)
-        if nested and one is not None and target is not None:
-            expand.filter_text = nested_options.get("$filter")
-            expand.order = parse_orderby(target, nested_options.get("$orderby"))
-            expand.top = parse_top(nested_options.get("$top"))
+        if target is not None:
+            select = parse_select(target, options.get("$select"))
+        elif "$select" in options:
+            select = [name.strip() for name in options["$select"].split(",") if name.strip()]
+        if "$expand" in options and target is None:
+            raise SandboxError(400, BAD_QUERY, f"A nested $expand is not supported on the polymorphic navigation "
+                                               f"property '{navigation}'.")
+        expand = Expand(navigation, select, target, many, one, filter_text=options.get("$filter"), options=options)
+        if target is not None:
+            expand.expands = _parse_expand_level(target, options.get("$expand"), tables, count)
+        if one is not None and target is not None:
+            expand.order = parse_orderby(target, options.get("$orderby"))
+            expand.top = parse_top(options.get("$top"))
         expands.append(expand)
     return expands
 

@@ -31,10 +31,12 @@ class Parameter:
 
 @dataclass(frozen=True)
 class ComplexResult:
-    """A complex-type answer: 200 with `@odata.context` `$metadata#Microsoft.Dynamics.CRM.<type>`."""
+    """A complex-type answer: 200 with `@odata.context` `$metadata#Microsoft.Dynamics.CRM.<type>` (and `headers`,
+    e.g. the Preference-Applied of formatted values)."""
 
     type_name: str
     value: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@
 creates a completed *opportunityclose* activity (actualrevenue, actualend, description, competitorid for a loss)
 and closes the opportunity: statecode 1 Won / 2 Lost, statuscode = Status (-1: the state's default), actualvalue
 (on a win the close's actual revenue, else the estimated value), actualclosedate (the close's actual end, else
-today). Both writes happen together or not at all.
+today). Both writes happen together or not at all; the audit log records the close as 44 Win or 45 Lose.
 
 Errors: the opportunity not visible 404; not writable 403 prvWriteOpportunity; already closed 400 0x80040515; a
 Status of another state 400 0x80048408.
@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from dataverse.sandbox.dataverse import writes
+from dataverse.sandbox.dataverse.audit import LOSE, WIN
 from dataverse.sandbox.dataverse.model import LookupValue, SandboxError, Table
 from dataverse.sandbox.dataverse.operations import Operation, OperationCall, OperationResult, Parameter, bad_parameter
 from dataverse.sandbox.dataverse.payload import INVALID_STATE_STATUS, values_from_payload
@@ -77,7 +78,7 @@ async def _close(call: OperationCall, *, won: bool) -> OperationResult:
     with transaction(org):
         writes.create_row(dataset, close_table, {**values, "actualend": actual_end, "actualrevenue": revenue,
                                                  "statecode": 1, "statuscode": 2})
-        writes.update_row(dataset, opportunity_table, opportunity, changes)
+        writes.update_row(dataset, opportunity_table, opportunity, changes, audit_action=WIN if won else LOSE)
     return None
 
 

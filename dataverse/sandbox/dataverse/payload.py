@@ -10,7 +10,7 @@ from typing import Any
 
 from dataverse.sandbox.dataverse.model import Column, LookupValue, ManyToOne, Row, SandboxError, Table
 from dataverse.sandbox.dataverse.privileges import entity_schema_name
-from dataverse.sandbox.dataverse.security import SecuredDataset
+from dataverse.sandbox.dataverse.security import SecuredDataset, not_found
 
 BAD_REQUEST = "0x80060888"
 INVALID_ARGUMENT = "0x80040203"
@@ -34,6 +34,8 @@ def odata_payload_error(entity_set: str, detail: str) -> SandboxError:
 
 
 def _undeclared(table: Table, name: str) -> SandboxError:
+    """A `<name>@odata.bind` whose name is no navigation property, e.g. a lookup's logical name (SupportArticles-docs
+    web-api-client-errors.md, "Error identified in Payload provided by the user for Entity")."""
     return odata_payload_error(table.entity_set,
                                f"An undeclared property '{name}' which only has property annotations in the payload "
                                "but no property value was found in the payload. In OData, only declared navigation "
@@ -42,10 +44,12 @@ def _undeclared(table: Table, name: str) -> SandboxError:
 
 
 def _unknown(table: Table, name: str) -> SandboxError:
-    return SandboxError(400, BAD_REQUEST,
-                        f"The property '{name}' does not exist on type 'Microsoft.Dynamics.CRM.{table.logical_name}'. "
-                        "Make sure to only use property names that are defined by the type or mark the type as open "
-                        "type.")
+    """A property the entity type does not have (web-api-client-errors.md, "Invalid property {property name} was
+    found in entity"); the documented code is 0x0."""
+    return SandboxError(400, "0x0",
+                        "An error occurred while validating input parameters: Microsoft.Crm.CrmException: Invalid "
+                        f"property '{name}' was found in entity 'Microsoft.Dynamics.CRM.{table.logical_name}'. ---> "
+                        "Microsoft.OData.ODataException: Does not support untyped value in non-open type.")
 
 
 def _convert_error(column: Column, value: Any) -> SandboxError:
@@ -129,12 +133,17 @@ def _bind(dataset: SecuredDataset, table: Table, navigation: str, value: Any) ->
                            f"'Microsoft.Dynamics.CRM.{target.logical_name}', but it expects "
                            f"'Microsoft.Dynamics.CRM.{relationships[0].referenced_entity}'.")
     if dataset.get(target.logical_name, row_id) is None:
-        raise SandboxError(404, "0x80040217", f"Entity '{target.logical_name}' With Id = {row_id} Does Not Exist")
+        raise not_found(target, row_id)
     return column.logical_name, LookupValue(target.logical_name, row_id)
 
 
 def values_from_payload(dataset: SecuredDataset, table: Table, body: dict[str, Any], *, creating: bool) -> Row:
-    """The column values a create/update body sets (None clears); raises SandboxError on anything Dataverse rejects."""
+    """The column values a create/update body sets (None clears); raises SandboxError on anything Dataverse rejects.
+
+    A column not valid for the operation is ignored, not refused ("If you try to set a value in a create or update
+    operation for a column that isn't valid for that operation, the value is ignored.", PD
+    entity-attribute-metadata.md). A single-valued navigation property set to null clears its lookup
+    (associate-disassociate-entities-using-web-api.md, "Disassociate tables on update")."""
     values: Row = {}
     for key, value in body.items():
         if key.startswith("@odata."):
@@ -147,9 +156,14 @@ def values_from_payload(dataset: SecuredDataset, table: Table, body: dict[str, A
                 raise _undeclared(table, name)
             column_name, lookup = _bind(dataset, table, name, value)
             bound = table.columns[column_name]
-            if not (bound.valid_for_create if creating else bound.valid_for_update):
-                raise _not_valid(table, bound, creating)
-            values[column_name] = lookup
+            if bound.valid_for_create if creating else bound.valid_for_update:
+                values[column_name] = lookup
+            continue
+        navigation = next((rel for rel in table.many_to_one if rel.navigation_property == key), None)
+        if navigation is not None and value is None:
+            lookup_column = table.columns[navigation.referencing_attribute]
+            if lookup_column.valid_for_create if creating else lookup_column.valid_for_update:
+                values[lookup_column.logical_name] = None
             continue
         column = table.columns.get(key)
         if (column is None and table.column(key) is not None) or (column is not None and column.is_lookup):
@@ -157,17 +171,9 @@ def values_from_payload(dataset: SecuredDataset, table: Table, body: dict[str, A
                                                       "properties, Use Navigation properties instead.")
         if column is None:
             raise _unknown(table, key)
-        if not (column.valid_for_create if creating else column.valid_for_update):
-            raise _not_valid(table, column, creating)
-        values[key] = coerce(table, column, value)
+        if column.valid_for_create if creating else column.valid_for_update:
+            values[key] = coerce(table, column, value)
     return values
-
-
-def _not_valid(table: Table, column: Column, creating: bool) -> SandboxError:
-    action = "create" if creating else "update"
-    return SandboxError(400, INVALID_ARGUMENT,
-                        f"The '{column.logical_name}' attribute of the '{table.logical_name}' entity is not valid for "
-                        f"{action}.")
 
 
 def settle_state(table: Table, row: Row) -> None:
@@ -190,8 +196,11 @@ def settle_state(table: Table, row: Row) -> None:
 
 
 def check_required(table: Table, row: Row) -> None:
+    """Refuse a row missing a SystemRequired value. Only SystemRequired is enforced: "Dataverse doesn't return an
+    error when a column with ApplicationRequired applied doesn't have a value" (PD entity-attribute-metadata.md,
+    "Column requirement level"); ApplicationRequired is a model-driven form rule."""
     for column in table.columns.values():
-        if column.required not in ("SystemRequired", "ApplicationRequired") or not column.valid_for_create:
+        if column.required != "SystemRequired" or not column.valid_for_create:
             continue
         if column.logical_name == table.primary_id or column.logical_name in NOT_REQUIRED_ON_CREATE:
             continue

@@ -1,6 +1,7 @@
-"""Reading records: `GET /{entityset}` (OData query options, paging, `$count`, `$expand`) and
-`GET /{entityset}({key})` (retrieve one, with `ETag`). Key parsing (GUIDs and the account number alternate key) lives
-here too because writes address records the same way."""
+"""Reading records: `GET /{entityset}` and filtered collections (OData query options with parameter aliases, paging,
+`$count` and the totalrecordcount annotations, `$expand` as expand_render writes it) and `GET /{entityset}({key})`
+(retrieve one, with `ETag`). Key parsing (GUIDs and the account number alternate key) lives here too because writes
+address records the same way."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ from typing import Any
 
 from starlette.responses import Response
 
+from dataverse.sandbox.dataverse import expand_render
 from dataverse.sandbox.dataverse.context import RequestContext, json_response
-from dataverse.sandbox.dataverse.formatting import MAX_PAGE_SIZE
-from dataverse.sandbox.dataverse.model import LookupValue, Row, SandboxError, Table
+from dataverse.sandbox.dataverse.expand_render import style_for
+from dataverse.sandbox.dataverse.formatting import MAX_PAGE_SIZE, TOTAL_RECORD_COUNT
+from dataverse.sandbox.dataverse.model import Row, SandboxError, Table
+from dataverse.sandbox.dataverse.odata_aliases import resolve_aliases
 from dataverse.sandbox.dataverse.odata_query import (
     BAD_QUERY,
     Expand,
@@ -24,7 +28,6 @@ from dataverse.sandbox.dataverse.odata_query import (
     parse_select,
     parse_skiptoken,
     parse_top,
-    readable_columns,
     select_context,
     sort_rows,
     strip_skiptoken,
@@ -33,6 +36,9 @@ from dataverse.sandbox.dataverse.odata_query import (
 GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 ALTERNATE_KEYS = {"account": ("accountnumber",)}
 MAX_COUNT = 5000
+TOTAL_RECORD_COUNT_LIMIT_EXCEEDED = "Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded"
+GLOBAL_METADATA_VERSION = "Microsoft.Dynamics.CRM.globalmetadataversion"
+METADATA_VERSION = "1479999"
 
 
 def resolve_key(ctx: RequestContext, table: Table, key: str) -> str:
@@ -56,56 +62,43 @@ def resolve_key(ctx: RequestContext, table: Table, key: str) -> str:
 
 
 def render_row(ctx: RequestContext, table: Table, row: Row, selected: list[str] | None,
-               expands: list[Expand]) -> dict[str, Any]:
-    out = ctx.formatter.row(table, row, selected or readable_columns(table))
-    for expand in expands:
-        if expand.one_to_many is not None:
-            rel = expand.one_to_many
-            child_table = ctx.org.table(rel.referencing_entity)
-            wanted = LookupValue(table.logical_name, str(row[table.primary_id]))
-            children = [child for child in ctx.dataset.rows(rel.referencing_entity)
-                        if child.get(rel.referencing_attribute) == wanted]
-            if expand.filter_text:
-                from dataverse.sandbox.dataverse.odata_filter import compile_filter
-
-                predicate = compile_filter(expand.filter_text, child_table, ctx.dataset,
-                                           ctx.dataset.query_context())
-                children = [child for child in children if predicate(child)]
-            children = sort_rows(child_table, children, expand.order)[:expand.top]
-            out[expand.navigation] = [
-                ctx.formatter.row(child_table, child, expand.select or readable_columns(child_table))
-                for child in children
-            ]
-            continue
-        value = row.get(expand.many_to_one[0].referencing_attribute)
-        target_tables = {rel.referenced_entity for rel in expand.many_to_one}
-        lookup = value if isinstance(value, LookupValue) and value.table in target_tables else None
-        related = ctx.dataset.get(lookup.table, lookup.id) if lookup is not None else None
-        if lookup is None or related is None:
-            out[expand.navigation] = None
-            continue
-        related_table = ctx.org.table(lookup.table)
-        select = [name for name in (expand.select or []) if name in related_table.columns] or None
-        out[expand.navigation] = ctx.formatter.row(related_table, related, select or readable_columns(related_table))
-    return out
+               expands: list[Expand], *, single_record: bool = True) -> dict[str, Any]:
+    """The wire shape of one row with its expansions (see expand_render for the collection/retrieve differences)."""
+    style = style_for(ctx, expands, single_record=single_record)
+    return expand_render.render_row(ctx, table, row, selected, expands, style)
 
 
-async def list_records(ctx: RequestContext, table: Table) -> Response:
+def _count_annotations(ctx: RequestContext, body: dict[str, Any], count: int | None) -> None:
+    """`@Microsoft.Dynamics.CRM.totalrecordcount` (-1 without `$count=true`), `...limitexceeded` and
+    `...globalmetadataversion`, when the Prefer header asks for them (PD webapi/query/count-rows.md)."""
+    if ctx.preferences.wants(TOTAL_RECORD_COUNT):
+        body[f"@{TOTAL_RECORD_COUNT}"] = -1 if count is None else min(count, MAX_COUNT)
+    if ctx.preferences.wants(TOTAL_RECORD_COUNT_LIMIT_EXCEEDED):
+        body[f"@{TOTAL_RECORD_COUNT_LIMIT_EXCEEDED}"] = count is not None and count > MAX_COUNT
+    if ctx.preferences.wants(GLOBAL_METADATA_VERSION):
+        body[f"@{GLOBAL_METADATA_VERSION}"] = METADATA_VERSION
+
+
+async def list_records(ctx: RequestContext, table: Table, *, rows: list[Row] | None = None,
+                       path: str | None = None) -> Response:
+    """A collection: the entity set, or (with `rows` and `path`) a filtered collection such as
+    `accounts(<id>)/contact_customer_accounts` (PD webapi/query/overview.md, "Filtered collections")."""
     if ctx.param("fetchXml") is not None:
         from dataverse.sandbox.dataverse.fetch_routes import run_fetch_query
 
         return run_fetch_query(ctx, table)
-    options = check_option_names(ctx.params)
+    options = resolve_aliases(check_option_names(ctx.params), ctx.params)
     if "$apply" in options:
         from dataverse.sandbox.dataverse.apply_routes import run_apply
 
-        return run_apply(ctx, table, options)
+        return run_apply(ctx, table, options, rows=rows)
     selected = parse_select(table, options.get("$select"))
     order = parse_orderby(table, options.get("$orderby"))
     top = parse_top(options.get("$top"))
     count = parse_count(options.get("$count"))
     expands = parse_expand(table, options.get("$expand"), ctx.org.tables)
-    rows = ctx.dataset.rows(table.logical_name)
+    if rows is None:
+        rows = ctx.dataset.rows(table.logical_name)
     if options.get("$filter"):
         from dataverse.sandbox.dataverse.odata_filter import compile_filter
 
@@ -124,12 +117,14 @@ async def list_records(ctx: RequestContext, table: Table) -> Response:
     }
     if count:
         body["@odata.count"] = min(len(rows), MAX_COUNT)
-    body["value"] = [render_row(ctx, table, row, selected, expands) for row in page]
+    _count_annotations(ctx, body, len(rows) if count else None)
+    body["value"] = [render_row(ctx, table, row, selected, expands, single_record=False) for row in page]
     if more:
         position = parse_skiptoken(options.get("$skiptoken"))
         token = build_skiptoken(table, page, position.page_number + 1)
         query = strip_skiptoken(ctx.raw_query)
-        body["@odata.nextLink"] = f"{ctx.api_url}/{table.entity_set}?{query}{'&' if query else ''}$skiptoken={token}"
+        body["@odata.nextLink"] = (f"{ctx.api_url}/{path or table.entity_set}?{query}{'&' if query else ''}"
+                                   f"$skiptoken={token}")
     headers = {}
     applied = ctx.preferences.applied(page_size_used=page_size is not None)
     if applied:

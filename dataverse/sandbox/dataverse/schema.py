@@ -1,5 +1,7 @@
-"""The sample CRM schema of the sandbox Dataverse: the core tables as `model.Table` (the sales tables come from
-`schema_sales`), with their choice options, lookups and the ManyToOne/OneToMany/ManyToMany relationships (navigation
+"""The sample CRM schema of the sandbox Dataverse: the core sales tables and the activities (here), the CRM work's
+sales tables (schema_sales), the timeline tables (schema_timeline), the system tables (schema_system) and the security
+role and the account/contact columns Microsoft's documented examples use (schema_documented) as `model.Table`, with
+their choice options, lookups, auditing flags and the ManyToOne/OneToMany/ManyToMany relationships (navigation
 property names and cascade behaviour) Dataverse gives them.
 
 `build_schema()` returns the tables keyed by logical name; it is pure and cheap, so each organisation builds its own.
@@ -26,10 +28,17 @@ from dataverse.sandbox.dataverse.schema_columns import (
     text,
     versionnumber,
 )
+from dataverse.sandbox.dataverse.schema_documented import account_columns, contact_columns, documented_tables
 from dataverse.sandbox.dataverse.schema_relationships import REGARDING_TARGETS, list_relationships
 from dataverse.sandbox.dataverse.schema_sales import MANY_TO_MANY, lead_link_columns, sales_relationships, sales_tables
+from dataverse.sandbox.dataverse.schema_system import system_relationships, system_tables
+from dataverse.sandbox.dataverse.schema_timeline import timeline_relationships, timeline_tables
 
-ACTIVITY_TABLES = ("appointment", "task", "phonecall", "opportunityclose")
+ACTIVITY_TABLES = ("appointment", "task", "phonecall", "email", "opportunityclose")
+# EntityDefinitions.IsAuditEnabled: the tables whose changes are recorded (when the organisation audits at all).
+AUDITED_TABLES = frozenset({"account", "contact", "opportunity", "lead", "appointment", "task", "phonecall", "email",
+                            "opportunityclose", "competitor", "list", "annotation", "systemuser", "team",
+                            "businessunit", "userquery"})
 
 INDUSTRY_OPTIONS = (
     Option(1, "Accounting"),
@@ -64,6 +73,7 @@ def _activity_columns(table: str, extra: tuple[Column, ...], states: tuple[Optio
         datetime_column("scheduledstart", "Start Time"),
         datetime_column("scheduledend", "Due" if table == "task" else "End Time"),
         datetime_column("actualend", "Actual End", create=True),
+        datetime_column("sortdate", "Sort Date"),
         choice("prioritycode", "Priority", PRIORITY_OPTIONS),
         text("activitytypecode", "Activity Type", max_length=64, create=False, update=False, kind="EntityName"),
         *extra,
@@ -92,10 +102,11 @@ def _tables() -> list[Table]:
             boolean("creditonhold", "Credit Hold", true_label="Yes", false_label="No"),
             lookup("primarycontactid", "Primary Contact", ("contact",)),
             lookup("parentaccountid", "Parent Account", ("account",)),
-            *lead_link_columns(),
             state((Option(0, "Active"), Option(1, "Inactive"))),
             status((Option(1, "Active", 0), Option(2, "Inactive", 1))),
             *owned_columns(),
+            *account_columns(),  # added after the others, so they number after them (AttributeMetadata.ColumnNumber)
+            *lead_link_columns(),  # QualifyLead's back-link, numbered after those
         ),
     )
     contact = Table(
@@ -115,10 +126,11 @@ def _tables() -> list[Table]:
             choice("preferredcontactmethodcode", "Preferred Method of Contact",
                    (Option(1, "Any"), Option(2, "Email"), Option(3, "Phone"), Option(4, "Fax"), Option(5, "Mail"))),
             memo("description", "Description"),
-            *lead_link_columns(),
             state((Option(0, "Active"), Option(1, "Inactive"))),
             status((Option(1, "Active", 0), Option(2, "Inactive", 1))),
             *owned_columns(),
+            *contact_columns(),  # added after the others, so they number after them (AttributeMetadata.ColumnNumber)
+            *lead_link_columns(),  # QualifyLead's back-link, numbered after those
         ),
     )
     opportunity = Table(
@@ -139,11 +151,11 @@ def _tables() -> list[Table]:
                    (Option(0, "Qualify"), Option(1, "Develop"), Option(2, "Propose"), Option(3, "Close"))),
             choice("opportunityratingcode", "Rating", RATING_OPTIONS),
             memo("description", "Description"),
-            *lead_link_columns(),
             state((Option(0, "Open"), Option(1, "Won"), Option(2, "Lost"))),
             status((Option(1, "In Progress", 0), Option(2, "On Hold", 0), Option(3, "Won", 1),
                     Option(4, "Canceled", 2), Option(5, "Out-Sold", 2))),
             *owned_columns(),
+            *lead_link_columns(),  # QualifyLead's back-link, after the others (AttributeMetadata.ColumnNumber)
         ),
     )
     lead = Table(
@@ -166,12 +178,13 @@ def _tables() -> list[Table]:
             choice("industrycode", "Industry", INDUSTRY_OPTIONS),
             money("revenue", "Annual Revenue"),
             lookup("parentaccountid", "Account", ("account",)),
-            lookup("parentcontactid", "Contact", ("contact",)),
-            lookup("qualifyingopportunityid", "Qualifying Opportunity", ("opportunity",)),
             state((Option(0, "Open"), Option(1, "Qualified"), Option(2, "Disqualified"))),
             status((Option(1, "New", 0), Option(2, "Contacted", 0), Option(3, "Qualified", 1), Option(4, "Lost", 2),
                     Option(5, "Cannot Contact", 2), Option(6, "No Longer Interested", 2), Option(7, "Canceled", 2))),
             *owned_columns(),
+            # what QualifyLead sets, after the others (AttributeMetadata.ColumnNumber)
+            lookup("parentcontactid", "Contact", ("contact",)),
+            lookup("qualifyingopportunityid", "Qualifying Opportunity", ("opportunity",)),
         ),
     )
     appointment = Table(
@@ -205,12 +218,28 @@ def _tables() -> list[Table]:
         ),
         is_activity=True,
     )
-    activitypointer = Table(
+    email = Table(
+        "email", "emails", "Email", "Email Messages", "activityid", "subject",
+        {
+            **_activity_columns(
+                "email",
+                (boolean("directioncode", "Direction", true_label="Outgoing", false_label="Incoming"),),
+                (Option(0, "Open"), Option(1, "Completed"), Option(2, "Canceled")),
+                (Option(1, "Draft", 0), Option(8, "Failed", 0), Option(2, "Completed", 1), Option(3, "Sent", 1),
+                 Option(4, "Received", 1), Option(6, "Pending Send", 1), Option(7, "Sending", 1),
+                 Option(5, "Canceled", 2)),
+            ),
+            # the addresses the documented examples read (PD reference/entities/email.md), numbered after the rest
+            **_columns(text("sender", "From", max_length=250), text("torecipients", "To Recipients", max_length=500)),
+        },
+        is_activity=True,
+    )
+    activitypointer = Table(  # read-only: the union of the activity tables, projected onto these columns
         "activitypointer", "activitypointers", "Activity", "Activities", "activityid", "subject",
         _activity_columns(
             "activitypointer", (),
             (Option(0, "Open"), Option(1, "Completed"), Option(2, "Canceled"), Option(3, "Scheduled")),
-            (),
+            (Option(1, "Open", 0), Option(2, "Completed", 1), Option(3, "Canceled", 2), Option(4, "Scheduled", 3)),
         ),
     )
     systemuser = Table(
@@ -270,16 +299,19 @@ def _tables() -> list[Table]:
         ),
         ownership="OrganizationOwned",
     )
-    return [account, contact, opportunity, lead, appointment, task, phonecall, activitypointer, systemuser,
-            businessunit, team, usersettings, *sales_tables()]
+    return [account, contact, opportunity, lead, appointment, task, phonecall, email, activitypointer, systemuser,
+            businessunit, team, usersettings, *sales_tables(), *timeline_tables(), *system_tables(),
+            *documented_tables()]
 
 
 def build_schema() -> dict[str, Table]:
     """The sandbox tables keyed by logical name, with relationships filled in on both ends."""
-    tables = {table.logical_name: table for table in _tables()}
+    tables = {table.logical_name: dataclasses.replace(table, audit_enabled=table.logical_name in AUDITED_TABLES)
+              for table in _tables()}
     many_to_one: dict[str, list[ManyToOne]] = {name: [] for name in tables}
     one_to_many: dict[str, list[OneToMany]] = {name: [] for name in tables}
-    for rel in [*list_relationships(tables), *sales_relationships()]:
+    for rel in [*list_relationships(tables), *sales_relationships(), *timeline_relationships(tables),
+                *system_relationships(tables)]:
         referenced = tables[rel.referenced_entity]
         many_to_one[rel.referencing_entity].append(ManyToOne(
             rel.schema_name, rel.referencing_attribute, rel.referenced_entity, referenced.primary_id,

@@ -3,11 +3,14 @@ schema.py read like the customisation screen (name, label, a few flags)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from dataverse.sandbox.dataverse.model import AttributeType, Column, Option, RequiredLevel
 
 
 def primary_key(name: str, display: str) -> Column:
-    return Column(name, "Uniqueidentifier", display, required="SystemRequired", valid_for_update=False)
+    return Column(name, "Uniqueidentifier", display, required="SystemRequired", valid_for_update=False,
+                  audit_enabled=False)
 
 
 def text(name: str, display: str, *, max_length: int | None = 100, required: RequiredLevel = "None",
@@ -60,16 +63,21 @@ def lookup(name: str, display: str, targets: tuple[str, ...], *, kind: Attribute
 
 
 def versionnumber() -> Column:
-    return Column("versionnumber", "BigInt", "Version Number", valid_for_create=False, valid_for_update=False)
+    return Column("versionnumber", "BigInt", "Version Number", valid_for_create=False, valid_for_update=False,
+                  audit_enabled=False)
+
+
+def _unaudited(column: Column) -> Column:
+    return dataclasses.replace(column, audit_enabled=False)
 
 
 def owned_columns() -> tuple[Column, ...]:
     """The system columns every user-owned table carries."""
     return (
         lookup("ownerid", "Owner", ("systemuser", "team"), kind="Owner", required="SystemRequired"),
-        datetime_column("createdon", "Created On", create=False, update=False),
-        datetime_column("modifiedon", "Modified On", create=False, update=False),
-        lookup("createdby", "Created By", ("systemuser",), create=False, update=False),
-        lookup("modifiedby", "Modified By", ("systemuser",), create=False, update=False),
+        _unaudited(datetime_column("createdon", "Created On", create=False, update=False)),
+        _unaudited(datetime_column("modifiedon", "Modified On", create=False, update=False)),
+        _unaudited(lookup("createdby", "Created By", ("systemuser",), create=False, update=False)),
+        _unaudited(lookup("modifiedby", "Modified By", ("systemuser",), create=False, update=False)),
         versionnumber(),
     )

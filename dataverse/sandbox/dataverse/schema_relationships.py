@@ -54,9 +54,11 @@ def list_relationships(tables: dict[str, Table]) -> list[Relationship]:
                       "business_unit_teams", "Restrict"),
         Relationship("lk_teambase_administratorid", "team", "administratorid", "systemuser", "administratorid",
                       "lk_teambase_administratorid", "Restrict"),
+        Relationship("business_unit_roles", "role", "businessunitid", "businessunit", "businessunitid",
+                      "business_unit_roles", "Cascade"),
     ]
     plural = {"account": "Account", "contact": "Contact", "opportunity": "Opportunity", "lead": "Lead"}
-    activity_plural = {"appointment": "Appointments", "task": "Tasks", "phonecall": "Phonecalls",
+    activity_plural = {"appointment": "Appointments", "task": "Tasks", "phonecall": "Phonecalls", "email": "Emails",
                        "activitypointer": "ActivityPointers"}
     for activity, suffix in activity_plural.items():
         for target in REGARDING_TARGETS:

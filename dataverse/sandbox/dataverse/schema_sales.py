@@ -54,6 +54,7 @@ def sales_tables() -> list[Table]:
             lookup("opportunityid", "Opportunity", ("opportunity",), required="ApplicationRequired"),
             money("actualrevenue", "Actual Revenue"),
             datetime_column("actualend", "Actual End"),
+            datetime_column("sortdate", "Sort Date"),  # computed as for every activity (row_rules)
             lookup("competitorid", "Competitor", ("competitor",)),
             text("activitytypecode", "Activity Type", max_length=64, create=False, update=False, kind="EntityName"),
             state((Option(0, "Open"), Option(1, "Completed"), Option(2, "Canceled"))),

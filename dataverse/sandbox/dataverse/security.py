@@ -1,24 +1,30 @@
 """Row security modelled on Dataverse's Salesperson and Sales Manager roles.
 
 A rep reads what they own, what a team they belong to owns, what was shared with them or their team, the directory
-tables (systemuser, businessunit, team), organisation-owned tables (competitor) and their own usersettings; a manager
-reads everything. A rep writes (update, assign, delete, append) only rows they or their team own; shared rows are
-read-only to them. A record outside reach is invisible: retrieve answers 404 and queries leave it out. A visible
-record the caller may not change answers 403 with the missing privilege (`privileges`). `SecuredDataset` is the
-`model.Dataset` handed to the query engines.
+tables (systemuser, businessunit, team, role), organisation-owned tables (competitor, savedquery, organization) and
+their own usersettings; a manager reads everything. A rep writes (update, assign, delete, append) only rows they or
+their team own; shared rows are read-only to them. A record outside reach is invisible: retrieve answers 404 and
+queries leave it out. A visible record the caller may not change answers 403 with the missing privilege
+(`privileges`). Exceptions, as in Dataverse: personal views (userquery) are private to their owner (and whoever they
+are shared with), managers included; an activity party is readable when its activity is; the audit log needs the
+prvReadAuditSummary privilege (403 without it) and then shows every row. `SecuredDataset` is the `model.Dataset`
+handed to the query engines.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dataverse.sandbox.dataverse.model import QueryContext, Row, SandboxError, Table
-from dataverse.sandbox.dataverse.privileges import PRIVILEGE_DENIED, Verb, privilege_denied
+from dataverse.sandbox.dataverse.model import LookupValue, QueryContext, Row, SandboxError, Table
+from dataverse.sandbox.dataverse.privileges import PRIVILEGE_DENIED, READ_AUDIT_SUMMARY, Verb, privilege_denied
+from dataverse.sandbox.dataverse.schema import ACTIVITY_TABLES
 from dataverse.sandbox.dataverse.state import SandboxOrganization
 
-__all__ = ["DIRECTORY_TABLES", "NOT_FOUND", "PRIVILEGE_DENIED", "Caller", "SecuredDataset", "caller_for", "not_found"]
+__all__ = ["DIRECTORY_TABLES", "NOT_FOUND", "PRIVATE_TABLES", "PRIVILEGE_DENIED", "Caller", "SecuredDataset",
+           "caller_for", "not_found"]
 
-DIRECTORY_TABLES = frozenset({"systemuser", "businessunit", "team"})
+DIRECTORY_TABLES = frozenset({"systemuser", "businessunit", "team", "role"})
+PRIVATE_TABLES = frozenset({"userquery"})
 NOT_FOUND = "0x80040217"
 
 
@@ -40,7 +46,9 @@ def caller_for(org: SandboxOrganization, user_id: str) -> Caller:
 
 
 def not_found(table: Table, row_id: str) -> SandboxError:
-    return SandboxError(404, NOT_FOUND, f"Entity '{table.logical_name}' With Id = {row_id} Does Not Exist")
+    """The documented shape: "account With Id = <id> Does Not Exist" (PD webapi/perform-conditional-operations-using-
+    web-api.md, "Prevent create in upsert")."""
+    return SandboxError(404, NOT_FOUND, f"{table.logical_name} With Id = {row_id} Does Not Exist")
 
 
 class SecuredDataset:
@@ -58,6 +66,8 @@ class SecuredDataset:
         return self.org.table_by_entity_set(entity_set)
 
     def rows(self, logical_name: str) -> list[Row]:
+        if logical_name == "audit":
+            self.org.privileges.require(self.caller.user_id, READ_AUDIT_SUMMARY)
         return [row for row in self.org.all_rows(logical_name) if self.can_read(logical_name, row)]
 
     def get(self, logical_name: str, row_id: str) -> Row | None:
@@ -66,7 +76,15 @@ class SecuredDataset:
 
     # --- checks --------------------------------------------------------------------------------------------------
     def can_read(self, logical_name: str, row: Row) -> bool:
-        if self.caller.is_manager or logical_name in DIRECTORY_TABLES:
+        if logical_name == "audit":
+            return self.org.privileges.has(self.caller.user_id, READ_AUDIT_SUMMARY)
+        if logical_name == "activityparty":
+            activity = row.get("activityid")
+            if not isinstance(activity, LookupValue):
+                return False
+            parent = self.org.get_row(activity.table, activity.id)
+            return parent is not None and self.can_read(activity.table, parent)
+        if (self.caller.is_manager and logical_name not in PRIVATE_TABLES) or logical_name in DIRECTORY_TABLES:
             return True
         table = self.org.table(logical_name)
         row_id = row.get(table.primary_id)
@@ -80,11 +98,12 @@ class SecuredDataset:
             return False  # a row without an id cannot have been shared
         shared = self.org.shares.get((logical_name, row_id), set())
         if logical_name == "activitypointer":
-            shared = set().union(*(self.org.shares.get((name, row_id), set()) for name in
-                                   ("appointment", "task", "phonecall")))
+            shared = set().union(*(self.org.shares.get((name, row_id), set()) for name in ACTIVITY_TABLES))
         return bool(shared & self.caller.principals)
 
     def can_write(self, logical_name: str, row: Row) -> bool:
+        if logical_name in PRIVATE_TABLES:
+            return self._owns(row)
         if self.caller.is_manager:
             return True
         if logical_name in DIRECTORY_TABLES:
@@ -103,6 +122,9 @@ class SecuredDataset:
 
     # --- helpers for the routes ----------------------------------------------------------------------------------
     def get_or_404(self, table: Table, row_id: str) -> Row:
+        """The visible row, or 404; an audit row without prvReadAuditSummary is 403, as reading the log is."""
+        if table.logical_name == "audit":
+            self.org.privileges.require(self.caller.user_id, READ_AUDIT_SUMMARY)
         row = self.get(table.logical_name, row_id)
         if row is None:
             raise not_found(table, row_id)

@@ -1,21 +1,29 @@
 """The deterministic sample organisation: users, a team, accounts, contacts, opportunities, leads and activities
-drawn from one `random.Random` (then the sales rows of `seed_sales`), dated relative to the organisation's clock so
+drawn from one `random.Random`, dated relative to the organisation's clock so
 "this month" and "last 30 days" always hold data.
 
 Guarantees the tests and demos lean on: alice and bob each own several open opportunities closing this month; some
 accounts are called "Contoso ..." and have contacts; some accounts owned by carol are shared (read-only) with the
-sales team; some accounts have activities only older than 30 days.
+sales team; some accounts have activities only older than 30 days. The timeline (activities on opportunities and
+contacts, parties, notes: seed_timeline), the views (seed_views), the change history (seed_history) and the values
+the documented Web API examples read (seed_documented) follow, then the CRM work's competitors, marketing lists and
+their N:N links (seed_sales).
 """
 
 from __future__ import annotations
 
 import calendar
 import random
-import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 from dataverse.sandbox.dataverse.model import LookupValue, Row
+from dataverse.sandbox.dataverse.row_rules import STEP_NAMES
+from dataverse.sandbox.dataverse.seed_documented import seed_documented
+from dataverse.sandbox.dataverse.seed_history import seed_history
 from dataverse.sandbox.dataverse.seed_sales import seed_sales
+from dataverse.sandbox.dataverse.seed_support import at, new_id, stamp, user_ref
+from dataverse.sandbox.dataverse.seed_timeline import seed_timeline
+from dataverse.sandbox.dataverse.seed_views import seed_views
 from dataverse.sandbox.dataverse.state import SandboxOrganization
 from dataverse.sandbox.users import ALICE, BOB, CAROL, SANDBOX_TEAM_ID, SANDBOX_USERS
 
@@ -35,29 +43,7 @@ LAST_NAMES = ("Alvarez", "Brennan", "Costa", "Dubois", "Eriksen", "Fischer", "Ga
 JOB_TITLES = ("CEO", "CFO", "Purchasing Manager", "IT Director", "Operations Lead", "Buyer", "VP Sales")
 CITIES = (("Seattle", "United States"), ("New York", "United States"), ("London", "United Kingdom"),
           ("Berlin", "Germany"), ("Paris", "France"), ("Toronto", "Canada"), ("Sydney", "Australia"))
-STEP_NAMES = ("1-Qualify", "2-Develop", "3-Propose", "4-Close")
 OPEN_STATUS = (1, 1, 1, 2)
-
-
-def _new_id(rng: random.Random) -> str:
-    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
-
-
-def _at(day: date, rng: random.Random) -> datetime:
-    return datetime(day.year, day.month, day.day, rng.randrange(8, 18), rng.randrange(60), rng.randrange(60),
-                    tzinfo=UTC)
-
-
-def _user(user_id: str) -> LookupValue:
-    return LookupValue("systemuser", user_id)
-
-
-def _stamp(org: SandboxOrganization, row: Row, created: datetime, owner: LookupValue, creator: str) -> Row:
-    created = min(created, org.now() - timedelta(minutes=5))
-    modified = min(created + timedelta(days=1, hours=3), org.now())
-    row.update(createdon=created, modifiedon=max(created, modified), ownerid=owner,
-               createdby=_user(creator), modifiedby=_user(creator))
-    return row
 
 
 def _seed_directory(org: SandboxOrganization) -> None:
@@ -78,14 +64,14 @@ def _seed_directory(org: SandboxOrganization) -> None:
                                      "uilanguageid": 1033, "localeid": 1033})
     org.put_row("team", {"teamid": SANDBOX_TEAM_ID, "name": "Sales Team", "teamtype": 0,
                          "businessunitid": LookupValue("businessunit", org.business_unit_id),
-                         "administratorid": _user(CAROL.systemuser_id), "createdon": created, "modifiedon": created})
+                         "administratorid": user_ref(CAROL.systemuser_id), "createdon": created, "modifiedon": created})
     org.team_members[SANDBOX_TEAM_ID] = {ALICE.systemuser_id, BOB.systemuser_id}
 
 
 def _account_owner(index: int) -> LookupValue:
     cycle = (ALICE, BOB, ALICE, BOB, CAROL, ALICE, BOB, CAROL, None)
     user = cycle[index % len(cycle)]
-    return LookupValue("team", SANDBOX_TEAM_ID) if user is None else _user(user.systemuser_id)
+    return LookupValue("team", SANDBOX_TEAM_ID) if user is None else user_ref(user.systemuser_id)
 
 
 def _seed_accounts(org: SandboxOrganization, rng: random.Random) -> list[Row]:
@@ -95,7 +81,7 @@ def _seed_accounts(org: SandboxOrganization, rng: random.Random) -> list[Row]:
         owner = _account_owner(index)
         city, country = rng.choice(CITIES)
         row: Row = {
-            "accountid": _new_id(rng), "name": name, "accountnumber": f"AC-{10000 + index}",
+            "accountid": new_id(rng), "name": name, "accountnumber": f"AC-{10000 + index}",
             "revenue": float(rng.randrange(2, 900) * 50_000), "numberofemployees": rng.randrange(5, 20_000),
             "industrycode": rng.choice((1, 6, 7, 8, 12, 16, 19, 29, 33)),
             "telephone1": f"+1-555-{rng.randrange(100, 999)}-{rng.randrange(1000, 9999)}",
@@ -106,7 +92,7 @@ def _seed_accounts(org: SandboxOrganization, rng: random.Random) -> list[Row]:
             "statecode": 1 if index % 17 == 16 else 0, "statuscode": 2 if index % 17 == 16 else 1,
         }
         creator = owner.id if owner.table == "systemuser" else CAROL.systemuser_id
-        _stamp(org, row, _at(org.now().date() - timedelta(days=rng.randrange(120, 720)), rng), owner, creator)
+        stamp(org, row, at(org.now().date() - timedelta(days=rng.randrange(120, 720)), rng), owner, creator)
         accounts.append(org.put_row("account", row))
         if owner.id == CAROL.systemuser_id and index % 3 == 1:
             org.share_with("account", row["accountid"], SANDBOX_TEAM_ID)
@@ -120,7 +106,7 @@ def _seed_contacts(org: SandboxOrganization, rng: random.Random, accounts: list[
         for number in range(2 + (index % 3) + (1 if account["name"].startswith("Contoso") else 0)):
             first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
             row: Row = {
-                "contactid": _new_id(rng), "firstname": first, "lastname": last,
+                "contactid": new_id(rng), "firstname": first, "lastname": last,
                 "emailaddress1": f"{first.lower()}.{last.lower().replace(chr(39), '')}{index}@example.com",
                 "jobtitle": rng.choice(JOB_TITLES), "telephone1": f"+1-555-01{rng.randrange(10, 99)}",
                 "mobilephone": None, "parentcustomerid": LookupValue("account", account["accountid"]),
@@ -129,7 +115,7 @@ def _seed_contacts(org: SandboxOrganization, rng: random.Random, accounts: list[
                 "statecode": 0, "statuscode": 1,
             }
             creator = account["createdby"].id
-            _stamp(org, row, account["createdon"] + timedelta(days=rng.randrange(1, 60)), account["ownerid"], creator)
+            stamp(org, row, account["createdon"] + timedelta(days=rng.randrange(1, 60)), account["ownerid"], creator)
             org.put_row("contact", row)
             if ("account", account["accountid"]) in org.shares:
                 org.share_with("contact", row["contactid"], SANDBOX_TEAM_ID)
@@ -170,7 +156,7 @@ def _seed_opportunities(org: SandboxOrganization, rng: random.Random, accounts: 
         value = float(rng.randrange(10, 1000) * 500)
         product = rng.choice(("Licences", "Support renewal", "Hardware refresh", "Consulting", "Training"))
         row = {
-            "opportunityid": _new_id(rng), "name": f"{account['name']} - {product}",
+            "opportunityid": new_id(rng), "name": f"{account['name']} - {product}",
             "customerid": LookupValue("account", account["accountid"]),
             "parentaccountid": LookupValue("account", account["accountid"]),
             "parentcontactid": LookupValue("contact", contact_id) if contact_id else None,
@@ -180,8 +166,8 @@ def _seed_opportunities(org: SandboxOrganization, rng: random.Random, accounts: 
             "stepname": STEP_NAMES[stage], "salesstage": stage, "opportunityratingcode": rng.choice((1, 2, 3)),
             "description": None, "statecode": state, "statuscode": status,
         }
-        created = _at(today - timedelta(days=rng.randrange(10, 200)), rng)
-        _stamp(org, row, created, _user(owner.systemuser_id), owner.systemuser_id)
+        created = at(today - timedelta(days=rng.randrange(10, 200)), rng)
+        stamp(org, row, created, user_ref(owner.systemuser_id), owner.systemuser_id)
         org.put_row("opportunity", row)
 
 
@@ -192,7 +178,7 @@ def _seed_leads(org: SandboxOrganization, rng: random.Random, accounts: list[Row
         company = rng.choice(COMPANIES) if index % 4 else f"{last} Consulting"
         state = 0 if index % 5 else rng.choice((1, 2))
         row = {
-            "leadid": _new_id(rng), "subject": f"Interest in {rng.choice(('licences', 'support', 'training'))}",
+            "leadid": new_id(rng), "subject": f"Interest in {rng.choice(('licences', 'support', 'training'))}",
             "firstname": first, "lastname": last, "companyname": company,
             "emailaddress1": f"{first.lower()}@{company.split()[0].lower().strip('.')}.example",
             "telephone1": None, "jobtitle": rng.choice(JOB_TITLES), "leadqualitycode": rng.choice((1, 2, 3)),
@@ -200,8 +186,8 @@ def _seed_leads(org: SandboxOrganization, rng: random.Random, accounts: list[Row
             "revenue": float(rng.randrange(1, 100) * 10_000), "parentaccountid": None,
             "statecode": state, "statuscode": {0: rng.choice((1, 2)), 1: 3, 2: rng.choice((4, 5, 6, 7))}[state],
         }
-        _stamp(org, row, _at(org.now().date() - timedelta(days=rng.randrange(0, 120)), rng),
-               _user(owner.systemuser_id), owner.systemuser_id)
+        stamp(org, row, at(org.now().date() - timedelta(days=rng.randrange(0, 120)), rng),
+               user_ref(owner.systemuser_id), owner.systemuser_id)
         org.put_row("lead", row)
 
 
@@ -209,13 +195,13 @@ def _seed_activities(org: SandboxOrganization, rng: random.Random, accounts: lis
     today = org.now().date()
     for index, account in enumerate(accounts):
         quiet = index % 5 == 4  # activities only older than 30 days
-        owner = account["ownerid"] if account["ownerid"].table == "systemuser" else _user(ALICE.systemuser_id)
+        owner = account["ownerid"] if account["ownerid"].table == "systemuser" else user_ref(ALICE.systemuser_id)
         for number in range(1 + index % 4):
             age = rng.randrange(31, 90) if quiet else (rng.randrange(0, 25) if number == 0 else rng.randrange(0, 90))
-            created = _at(today - timedelta(days=age), rng)
+            created = at(today - timedelta(days=age), rng)
             kind = ("appointment", "task", "phonecall")[(index + number) % 3]
             row: Row = {
-                "activityid": _new_id(rng), "regardingobjectid": LookupValue("account", account["accountid"]),
+                "activityid": new_id(rng), "regardingobjectid": LookupValue("account", account["accountid"]),
                 "prioritycode": rng.choice((0, 1, 1, 2)), "description": None,
             }
             if kind == "appointment":
@@ -231,7 +217,7 @@ def _seed_activities(org: SandboxOrganization, rng: random.Random, accounts: lis
             else:
                 row.update(subject=f"Call {account['name']}", phonenumber=account["telephone1"],
                            directioncode=True, actualend=created + timedelta(minutes=15), statecode=1, statuscode=2)
-            _stamp(org, row, created, owner, owner.id)
+            stamp(org, row, created, owner, owner.id)
             org.put_row(kind, row)
 
 
@@ -243,4 +229,8 @@ def seed_organization(org: SandboxOrganization, rng: random.Random) -> None:
     _seed_opportunities(org, rng, accounts)
     _seed_leads(org, rng, accounts)
     _seed_activities(org, rng, accounts)
-    seed_sales(org)
+    seed_timeline(org, rng)  # draws after everything above, so the data above keeps its values
+    seed_views(org)
+    seed_history(org)
+    seed_documented(org)  # draws nothing; after the history, so every row and audit entry above keeps its values
+    seed_sales(org)  # draws nothing and audits nothing; last, so every row above keeps its values and versions

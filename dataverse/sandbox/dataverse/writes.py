@@ -1,41 +1,47 @@
 """The one place every sandbox write goes through: create, update, delete (with its cascades), associate and
-disassociate. HTTP routes, actions (WinOpportunity, QualifyLead, ...), `$ref` and `$batch` all call these, so the
-business rules, the security checks and anything that must see every write (auditing) live here once.
+disassociate. HTTP routes (with deep insert and single-property updates), actions (WinOpportunity, QualifyLead, ...),
+`$ref` and `$batch` all call these, so the business rules and the security checks live here once.
 
-Each function takes the caller's `SecuredDataset`, checks the caller's privileges on the record (403 with the
-missing `prv<Verb><Table>` privilege), applies Dataverse's rules (defaults, state/status pairs, required columns,
-system columns) and stores through `SandboxOrganization.put_row` / `remove_row` / `link` / `unlink`.
-`system=True` runs a write as the platform does for cascades: no privilege or required-column check on the cascaded
-rows.
+Each function takes the caller's `SecuredDataset`, refuses a message the table does not support (table_messages:
+activitypointer, activityparty and audit are not written directly), checks the caller's privileges on the record
+(403 with the missing `prv<Verb><Table>` privilege), applies Dataverse's rules (defaults, state/status pairs, required
+columns, system columns) and stores through `SandboxOrganization.put_row` / `remove_row` / `link` / `unlink`, which
+fill the computed columns (row_rules) and record the audit log. `audit_action=` names the message for the audit log
+when it is not a plain Create/Update/Delete (WinOpportunity 44, LoseOpportunity 45, QualifyLead 24). An activity's
+parties (`parties=`, checked by activity_parties) are replaced together with the activity.
+`system=True` runs a write as the platform does for cascades: no message, privilege or required-column check on the
+cascaded rows.
 """
 
 from __future__ import annotations
 
 import uuid
 
+from dataverse.sandbox.dataverse.activity_parties import replace_activity_parties
 from dataverse.sandbox.dataverse.model import LookupValue, ManyToMany, Row, SandboxError, Table
 from dataverse.sandbox.dataverse.payload import check_required, settle_state
 from dataverse.sandbox.dataverse.privileges import privilege_denied
 from dataverse.sandbox.dataverse.security import SecuredDataset
+from dataverse.sandbox.dataverse.table_messages import require_supported
 
 DUPLICATE = "0x80040237"
 INVALID_ARGUMENT = "0x80040203"
 RESTRICTED_DELETE = "0x80040227"
-READ_ONLY_TABLES = frozenset({"activitypointer"})
 
 
 def require_create(dataset: SecuredDataset, table: Table) -> None:
-    """400 for the read-only activitypointer view; 403 (prvCreate) for a rep on an organisation-owned table."""
-    if table.logical_name in READ_ONLY_TABLES:
-        raise SandboxError(400, INVALID_ARGUMENT, f"The '{table.logical_name}' entity cannot be created or updated "
-                                                  "directly; use a specific activity entity instead.")
+    """400 0x80040800 for a table that takes no Create (activitypointer, activityparty, audit); 403 (prvCreate) for a
+    rep on an organisation-owned table."""
+    require_supported(table, "POST", has_key=False)
     if table.ownership != "UserOwned" and not dataset.caller.is_manager:
         raise privilege_denied(dataset.caller.user_id, "Create", table)
 
 
-def create_row(dataset: SecuredDataset, table: Table, values: Row, *, row_id: str | None = None) -> Row:
+def create_row(dataset: SecuredDataset, table: Table, values: Row, *, row_id: str | None = None,
+               parties: list[Row] | None = None, audit_action: int | None = None) -> Row:
     """Create a record owned by the caller (or the owner in `values`, which a rep may only set to themselves or
-    their team), stamped with createdon/createdby, its state defaults and a version number."""
+    their team), stamped with createdon/createdby, its state defaults and a version number; then its activity
+    parties, when given."""
     require_create(dataset, table)
     org = dataset.org
     row_id = (row_id or values.get(table.primary_id) or str(uuid.uuid4())).lower()
@@ -55,16 +61,20 @@ def create_row(dataset: SecuredDataset, table: Table, values: Row, *, row_id: st
         row.update(createdon=now, modifiedon=now)
     settle_state(table, row)
     check_required(table, row)
-    return org.put_row(table.logical_name, row)
+    stored = org.put_row(table.logical_name, row, audit_action=audit_action)
+    if parties is not None:
+        replace_activity_parties(org, table, row_id, parties)
+    return stored
 
 
-def update_row(dataset: SecuredDataset, table: Table, existing: Row, values: Row, *, system: bool = False) -> Row:
-    """Change columns of `existing`. A new `ownerid` is an assignment (the Assign privilege on the record; the new
-    owner may be anyone). A statecode without a statuscode takes the state's default status."""
-    if table.logical_name in READ_ONLY_TABLES:
-        require_create(dataset, table)
+def update_row(dataset: SecuredDataset, table: Table, existing: Row, values: Row, *, system: bool = False,
+               parties: list[Row] | None = None, audit_action: int | None = None) -> Row:
+    """Change columns of `existing` (and replace its activity parties, when given). A new `ownerid` is an assignment
+    (the Assign privilege on the record; the new owner may be anyone). A statecode without a statuscode takes the
+    state's default status."""
     if not system:
-        if set(values) - {"ownerid"}:
+        require_supported(table, "PATCH", has_key=True)
+        if not values or set(values) - {"ownerid"}:
             dataset.require_write(table, existing, "Write")
         if "ownerid" in values:
             dataset.require_write(table, existing, "Assign")
@@ -81,13 +91,25 @@ def update_row(dataset: SecuredDataset, table: Table, existing: Row, values: Row
         updated["modifiedon"] = dataset.org.now()
     if "modifiedby" in table.columns:
         updated["modifiedby"] = LookupValue("systemuser", dataset.caller.user_id)
-    return dataset.org.put_row(table.logical_name, updated)
+    stored = dataset.org.put_row(table.logical_name, updated, audit_action=audit_action)
+    if parties is not None:
+        replace_activity_parties(dataset.org, table, str(stored[table.primary_id]), parties)
+    return stored
+
+
+def replace_parties(dataset: SecuredDataset, table: Table, activity: Row, parties: list[Row]) -> None:
+    """Make `parties` (checked by activity_parties) the activity's parties, as `PUT <activities>(<id>)/
+    <activity>_activity_parties` does: the Write privilege on the activity; the activity itself is not changed."""
+    require_supported(table, "PATCH", has_key=True)
+    dataset.require_write(table, activity, "Write")
+    replace_activity_parties(dataset.org, table, str(activity[table.primary_id]), parties)
 
 
 def delete_row(dataset: SecuredDataset, table: Table, row: Row, *, system: bool = False) -> None:
     """Delete `row` after its one-to-many cascades: Cascade deletes children, RemoveLink clears their lookup,
     Restrict refuses (0x80040227) while children exist."""
     if not system:
+        require_supported(table, "DELETE", has_key=True)
         dataset.require_write(table, row, "Delete")
         if table.ownership != "UserOwned" and not dataset.caller.is_manager:
             raise privilege_denied(dataset.caller.user_id, "Delete", table)

@@ -1,6 +1,7 @@
 """The sandbox Entra ID as a Starlette app: the v2 endpoints of login.microsoftonline.com for one tenant.
 
 Mounted by the main app at SANDBOX_ENTRA_MOUNT_PATH ("/sandbox/entra"), it serves
+  GET      /                                   a page saying what the sandbox is and who can sign in
   GET      /{tenant}/v2.0/.well-known/openid-configuration
   GET      /{tenant}/discovery/v2.0/keys
   GET/POST /{tenant}/oauth2/v2.0/authorize     (see authorize.py for the sign-in form's fields)
@@ -21,6 +22,7 @@ from starlette.routing import Route
 from dataverse.sandbox.entra.authorize import handle_authorize
 from dataverse.sandbox.entra.context import ENTRA_AUTHORITY_HOST, SandboxEntraContext
 from dataverse.sandbox.entra.errors import SandboxEntraError
+from dataverse.sandbox.entra.pages import index_page
 from dataverse.sandbox.entra.registry import SandboxAppRegistry
 from dataverse.sandbox.entra.token import handle_token
 from dataverse.sandbox.identity import process_signing_key
@@ -65,6 +67,11 @@ async def handle_keys(request: Request, context: SandboxEntraContext) -> Respons
     return JSONResponse(process_signing_key().jwks)
 
 
+async def handle_index(_: Request, context: SandboxEntraContext) -> Response:
+    return index_page(tenant_id=context.tenant_id, authorization_endpoint=context.authorization_endpoint,
+                      apps=list(context.registry.apps))
+
+
 def _outage_response() -> Response:
     error = SandboxEntraError("temporarily_unavailable", 90033, "A transient error has occurred. Please try again.",
                               status_code=503)
@@ -90,6 +97,7 @@ def create_sandbox_entra_app(
         return run
 
     routes = [
+        Route("/", endpoint("index", handle_index), methods=["GET"]),
         Route("/{tenant}/v2.0/.well-known/openid-configuration",
               endpoint("openid_configuration", handle_openid_configuration), methods=["GET"]),
         Route("/{tenant}/discovery/v2.0/keys", endpoint("keys", handle_keys), methods=["GET"]),

@@ -10,27 +10,19 @@ application/x-www-form-urlencoded body with the fields `username` (alice, bob, c
 
 from __future__ import annotations
 
-import html
 import time
 import uuid
 from urllib.parse import urlencode
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 
 from dataverse.sandbox.entra.context import SandboxEntraContext, read_form
 from dataverse.sandbox.entra.errors import SandboxEntraError
+from dataverse.sandbox.entra.pages import error_page, sign_in_page
 from dataverse.sandbox.entra.registry import AUTHORIZATION_CODE_TTL_SECONDS, AuthorizationCode, SandboxApp
 from dataverse.sandbox.entra.scopes import ScopeRequest, parse_scope
-from dataverse.sandbox.users import SANDBOX_PASSWORD, SANDBOX_USERS, SandboxUser, user_by_username
-
-PAGE_HEADERS = {
-    "Cache-Control": "no-store",
-    "X-Frame-Options": "DENY",
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
-    ),
-}
+from dataverse.sandbox.users import SANDBOX_PASSWORD, SandboxUser, user_by_username
 
 
 class _RedirectableError(Exception):
@@ -102,35 +94,6 @@ def _error_redirect(redirect_uri: str, error: SandboxEntraError, state: str | No
     return _redirect(redirect_uri, values)
 
 
-def _error_page(error: SandboxEntraError) -> HTMLResponse:
-    body = (
-        "<!doctype html><html><head><title>Sign in - sandbox</title></head><body>"
-        f"<h1>Sorry, but we're having trouble signing you in.</h1><p id=\"error\">{html.escape(error.description)}</p>"
-        "</body></html>"
-    )
-    return HTMLResponse(body, status_code=error.status_code, headers=PAGE_HEADERS)
-
-
-def _sign_in_page(*, action: str, app: SandboxApp, selected: SandboxUser | None, message: str | None,
-                  status_code: int = 200) -> HTMLResponse:
-    choices = "".join(
-        f'<label><input type="radio" name="username" value="{user.username}"'
-        f'{" checked" if user == selected else ""}> {html.escape(user.full_name)} ({html.escape(user.upn)})</label><br>'
-        for user in SANDBOX_USERS
-    )
-    notice = f'<p id="error" role="alert">{html.escape(message)}</p>' if message else ""
-    body = (
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Sign in - sandbox Entra ID</title></head><body>"
-        "<h1>Sign in (sandbox Entra ID)</h1>"
-        f"<p>Application <code>{html.escape(app.client_id)}</code> wants you to sign in.</p>{notice}"
-        f'<form method="post" action="{html.escape(action)}">{choices}'
-        f'<label>Password <input type="password" name="password" value=""></label> '
-        f"<small>(every sandbox user's password is <code>{SANDBOX_PASSWORD}</code>)</small><br>"
-        '<button type="submit">Sign in</button></form></body></html>'
-    )
-    return HTMLResponse(body, status_code=status_code, headers=PAGE_HEADERS)
-
-
 def _user_for(name: str | None) -> SandboxUser | None:
     if not name:
         return None
@@ -147,7 +110,7 @@ async def handle_authorize(request: Request, context: SandboxEntraContext) -> Re
         context.check_tenant(request.path_params["tenant"])
         app, redirect_uri = _check_client(context, params)
     except SandboxEntraError as error:
-        return _error_page(error)
+        return error_page(error)
     state = params.get("state")
     try:
         scope_request = _check_request(context, params)
@@ -156,12 +119,12 @@ async def handle_authorize(request: Request, context: SandboxEntraContext) -> Re
 
     action = f"{request.url.path}?{request.url.query}"
     if request.method == "GET":
-        return _sign_in_page(action=action, app=app, selected=_user_for(params.get("login_hint")), message=None)
+        return sign_in_page(action=action, app=app, selected=_user_for(params.get("login_hint")), message=None)
 
     form = await read_form(request)
     user = _user_for(form.get("username"))
     if user is None or form.get("password") != SANDBOX_PASSWORD:
-        return _sign_in_page(
+        return sign_in_page(
             action=action, app=app, selected=user, status_code=400,
             message="AADSTS50126: Error validating credentials due to invalid username or password.",
         )

@@ -47,6 +47,7 @@ class SandboxApp:
     federated_credential: FederatedCredential | None = None
     certificate_thumbprints: dict[str, Any] = field(default_factory=dict)  # x5t or x5t#S256, unpadded -> RSA public key
     scope_name: str = "MCP.Access"
+    display_name: str = "Dataverse MCP (sandbox)"  # what the sign-in page names, as Entra shows the app's name
     admin_consent_granted: bool = True  # delegated Dataverse user_impersonation consented for the tenant
 
     def add_certificate(self, certificate: Any) -> None:

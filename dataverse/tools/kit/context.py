@@ -29,7 +29,6 @@ from dataverse.webapi.client import DataverseClient
 from dataverse.webapi.retry import RetryPolicy
 
 
-
 @dataclass
 class ToolDeps:
     """Everything the tools need from the composition root."""

@@ -49,7 +49,16 @@ class FetchXmlCursor:
     paging_cookie: str | None
 
 
-Cursor = ODataCursor | FetchXmlCursor
+@dataclass(frozen=True)
+class StateCursor:
+    """The next page of a tool that keeps its own position (a timeline's last instant, a view's page): the tool that
+    issued it (`tool`) and a small JSON object only that tool reads."""
+
+    tool: str
+    state: dict[str, Any]
+
+
+Cursor = ODataCursor | FetchXmlCursor | StateCursor
 
 
 def cursor_key_from_settings(settings: Settings) -> bytes:
@@ -94,6 +103,8 @@ class CursorCodec:
         }
         if isinstance(cursor, ODataCursor):
             payload |= {"k": "o", "t": cursor.table, "n": cursor.next_link, "s": cursor.page_size}
+        elif isinstance(cursor, StateCursor):
+            payload |= {"k": "s", "g": cursor.tool, "d": cursor.state}
         else:
             payload |= {"k": "f", "t": cursor.entity_set, "q": cursor.fetch_xml, "p": cursor.page,
                         "s": cursor.page_size, "c": cursor.paging_cookie}
@@ -121,5 +132,20 @@ class CursorCodec:
             raise InvalidCursorError("The cursor has expired.")
         if payload["k"] == "o":
             return ODataCursor(table=payload["t"], next_link=payload["n"], page_size=payload["s"])
+        if payload["k"] == "s":
+            return StateCursor(tool=payload["g"], state=payload["d"])
         return FetchXmlCursor(entity_set=payload["t"], fetch_xml=payload["q"], page=payload["p"],
                               page_size=payload["s"], paging_cookie=payload["c"])
+
+
+def issued_by(cursor: Cursor) -> str:
+    """The tool a cursor continues (where to send it back)."""
+    if isinstance(cursor, ODataCursor):
+        return "query_records"
+    if isinstance(cursor, FetchXmlCursor):
+        return "fetchxml_query"
+    return cursor.tool
+
+
+def wrong_tool_error(cursor: Cursor) -> InvalidCursorError:
+    return InvalidCursorError(f"This cursor came from {issued_by(cursor)}; pass it to {issued_by(cursor)} instead.")

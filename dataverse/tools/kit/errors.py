@@ -15,7 +15,7 @@ text, which the model reads. So each message says what went wrong *and* how to c
     │   └── InvalidValueError              a value that does not fit its column (values/convert.py)
     │       └── ReadOnlyColumnError, AmbiguousValueError, LookupNotFoundError, UnknownTimeZoneError
     ├── DataverseRefusedError              Dataverse answered with an error (TRANSLATIONS below)
-    └── ProposalError                      a confirmation refused (tools/delete/proposals.py)
+    └── ProposalError                      a confirmation refused (tools/confirm/proposals.py)
 
 `dataverse_errors(...)` wraps a block that talks to Dataverse: client errors go through TRANSLATIONS, the client's
 own argument checks (ValueError, InvalidFetchXmlError) become InvalidArgumentError. The `Target` says what the call
@@ -144,6 +144,7 @@ def unknown_environment_error(environment: str, configured: Iterable[str]) -> Un
 # --- the translation table -------------------------------------------------------------------------------------------
 
 Operation = Literal["read", "create", "update"]
+QueryLanguage = Literal["odata", "fetchxml"]
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,7 @@ class Target:
     """What the failed call was doing: enough for a message to name the next step."""
 
     operation: Operation = "read"
+    language: QueryLanguage = "odata"  # which advice a refused query gets
     table: str | None = None
     record_id: str | None = None
     primary_name: str | None = None  # create: the table's primary name column ...
@@ -219,13 +221,26 @@ def _not_found(exc: webapi_errors.DataverseError, target: Target) -> DataverseTo
     return DataverseRefusedError(f"Dataverse could not find what was asked for: {_message(exc)}")
 
 
+STATE_BY_ACTION_CODE = "0x80100005"  # CannotUseOpportunitySetStateMessage
+
+
 def _bad_request(exc: webapi_errors.DataverseError, target: Target) -> DataverseToolError:
     message = _message(exc)
+    if exc.code.lower() == STATE_BY_ACTION_CODE:
+        return DataverseRefusedError(
+            f"Dataverse does not close an opportunity by update: {message} Nothing was changed. Close it as won or "
+            "lost with close_opportunity (Dataverse's WinOpportunity and LoseOpportunity), which also records the "
+            "actual revenue and close date.")
     if target.operation != "read":
         return DataverseRefusedError(
             f"Dataverse refused the values: {message} Fix the column it names — describe_table({target.table!r}) "
             "lists each column's type, choices and lookup targets — and call again."
         )
+    if target.language == "fetchxml":
+        return InvalidFetchXmlQueryError(
+            f"Dataverse rejected the FetchXML: {message} Check the table and column logical names "
+            "(describe_table), the operators (eq, ne, like, in, between, on-or-after, last-x-days, this-month, "
+            "eq-userid, ...), and that an aggregate query gives every attribute an alias.")
     missing = _MISSING_PROPERTY.search(message)
     if missing:
         return DataverseRefusedError(
@@ -299,8 +314,9 @@ def translate_dataverse_error(exc: webapi_errors.DataverseError, target: Target 
 
 
 @contextmanager
-def dataverse_errors(*, operation: Operation = "read", table: str | None = None, record_id: str | None = None,
-                     primary_name: str | None = None, given_name: object = None) -> Iterator[None]:
+def dataverse_errors(*, operation: Operation = "read", language: QueryLanguage = "odata", table: str | None = None,
+                     record_id: str | None = None, primary_name: str | None = None,
+                     given_name: object = None) -> Iterator[None]:
     """Run a block, turning Dataverse client errors (TRANSLATIONS) and the client's own argument checks (ValueError:
     bad identifier, GUID, filter, URL too long; InvalidFetchXmlError) into model-readable ToolErrors."""
     try:
@@ -312,8 +328,8 @@ def dataverse_errors(*, operation: Operation = "read", table: str | None = None,
             f"attribute values in quotes, and keep it under {DEFAULT_MAX_BYTES:,} bytes."
         ) from exc
     except webapi_errors.DataverseError as exc:
-        target = Target(operation=operation, table=table, record_id=record_id, primary_name=primary_name,
-                        given_name=given_name)
+        target = Target(operation=operation, language=language, table=table, record_id=record_id,
+                        primary_name=primary_name, given_name=given_name)
         raise translate_dataverse_error(exc, target) from exc
     except ValueError as exc:
         raise InvalidArgumentError(f"{str(exc).rstrip('.')}. Fix this argument and call again.") from exc

@@ -91,6 +91,7 @@ class ToolSpec:
     per_environment: bool  # False: the tool works outside any one environment (no `environment` parameter)
     alone: tuple[str, ...]  # parameters that must come without any other (a cursor)
     input_schema: Callable[[Any, dict[str, Any]], dict[str, Any]] | None  # the group state may narrow the schema
+    widget: str | None  # the `ui://` MCP Apps resource that shows this tool's results (tools/apps/)
 
 
 Extension = Callable[[MCPServer, Any, ToolRuntime], None]
@@ -109,11 +110,11 @@ class ToolGroup(Generic[StateT]):
              requires: Requirement = "read", per_environment: bool = True,
              name: str | None = None, alone: tuple[str, ...] = (),
              input_schema: Callable[[StateT, dict[str, Any]], dict[str, Any]] | None = None,
-             ) -> Callable[[ToolFunction], ToolFunction]:
+             widget: str | None = None) -> Callable[[ToolFunction], ToolFunction]:
         def register(fn: ToolFunction) -> ToolFunction:
             self.specs.append(ToolSpec(fn=fn, name=name or fn.__name__, title=title, description=description,
                                        hints=annotations, requires=requires, per_environment=per_environment,
-                                       alone=alone, input_schema=input_schema))
+                                       alone=alone, input_schema=input_schema, widget=widget))
             return fn
 
         return register
@@ -169,6 +170,12 @@ def install_extensions(groups: Sequence[ToolGroup[Any]], server: MCPServer, runt
                 extend(server, runtime.group_states.get(group.name), runtime)
 
 
+def widget_meta(resource_uri: str) -> dict[str, Any]:
+    """A tool's `_meta` naming its MCP Apps widget. ChatGPT reads the standard key; its legacy mirror
+    (`openai/outputTemplate`) is optional and would cost every conversation its bytes in tools/list."""
+    return {"ui": {"resourceUri": resource_uri}}
+
+
 def _make_tool(spec: ToolSpec, runtime: ToolRuntime, state: Any) -> Tool:
     signature = inspect.signature(spec.fn, eval_str=True)
     parameters = list(signature.parameters.values())
@@ -194,7 +201,8 @@ def _make_tool(spec: ToolSpec, runtime: ToolRuntime, state: Any) -> Tool:
     run.__name__ = spec.name
     description = spec.description if isinstance(spec.description, str) else spec.description(state)
     tool = KitTool.from_function(run, name=spec.name, title=spec.title, description=description,
-                                 annotations=spec.hints.annotations(), structured_output=structured)
+                                 annotations=spec.hints.annotations(), structured_output=structured,
+                                 meta=widget_meta(spec.widget) if spec.widget else None)
     assert isinstance(tool, KitTool)  # from_function builds the class it is called on
     tool.parameters = compact_schema(tool.parameters, keep_descriptions=True) | {"additionalProperties": False}
     if spec.input_schema is not None:

@@ -43,7 +43,8 @@ def compact_schema(schema: Any, *, keep_descriptions: bool) -> Any:
 
 
 def compact_output_schema(schema: dict[str, Any]) -> dict[str, Any]:
-    """An output schema as a shape only: no prose, no open- or closed-object flags."""
+    """An output schema as a shape only: no prose, no open- or closed-object flags, no `required` lists (a result
+    leaves nulls out, so which keys appear already says what is set)."""
     compacted: dict[str, Any] = _without_closed_flags(compact_schema(schema, keep_descriptions=False))
     return compacted
 
@@ -54,4 +55,5 @@ def _without_closed_flags(schema: Any) -> Any:
     if not isinstance(schema, dict):
         return schema
     return {key: _without_closed_flags(value) for key, value in schema.items()
-            if not (key == "additionalProperties" and isinstance(value, bool))}
+            if not (key == "additionalProperties" and isinstance(value, bool))
+            and not (key == "required" and isinstance(value, list))}

@@ -18,6 +18,7 @@ from typing import Annotated, Any
 from mcp.server.mcpserver import MCPServer
 from pydantic import Field
 
+from dataverse.tools.apps import CHART_URI
 from dataverse.tools.kit.context import ToolCall, ToolRuntime
 from dataverse.tools.kit.params import Environment
 from dataverse.tools.kit.registry import READ_ONLY, ToolGroup
@@ -40,7 +41,7 @@ def _names_as_enum(runner: ReportRunner, schema: dict[str, Any]) -> dict[str, An
 group: ToolGroup[ReportRunner] = ToolGroup("reports", setup=setup)
 
 
-@group.tool(title="Run a report", annotations=READ_ONLY, input_schema=_names_as_enum,
+@group.tool(title="Run a report", annotations=READ_ONLY, input_schema=_names_as_enum, widget=CHART_URI,
             description=f"A predefined sales report, run as the signed-in user (at most {MAX_REPORT_ROWS} rows).")
 async def run_report(
     call: ToolCall,

@@ -140,6 +140,23 @@ REPORTS: tuple[Report, ...] = (
         instruction="Compare the pipeline per owner: count and total estimated revenue for each person, and who "
                     "carries the most.",
     ),
+    Report(
+        name="pipeline-by-month",
+        title="Pipeline by month",
+        description="Open opportunities the signed-in user can see, grouped by the month of their expected close "
+                    "date: number of opportunities and total estimated revenue per month.",
+        fetch_xml=(
+            "<fetch aggregate='true'><entity name='opportunity'>"
+            "<attribute name='estimatedclosedate' alias='year' groupby='true' dategrouping='year'/>"
+            "<attribute name='estimatedclosedate' alias='month' groupby='true' dategrouping='month'/>"
+            "<attribute name='estimatedvalue' alias='total' aggregate='sum'/>"
+            "<attribute name='opportunityid' alias='n' aggregate='count'/>"
+            "<filter><condition attribute='statecode' operator='eq' value='0'/></filter>"
+            "<order alias='year'/><order alias='month'/></entity></fetch>"
+        ),
+        instruction="Describe the pipeline by expected close month: count and total estimated revenue per month, "
+                    "the busiest months, and any open opportunities whose month has already passed.",
+    ),
 )
 
 

@@ -15,6 +15,7 @@ from dataverse.tools.kit.context import ToolCall
 from dataverse.tools.kit.errors import dataverse_errors, unknown_table_error
 from dataverse.tools.kit.results import ResultModel
 from dataverse.tools.schema.policy import check_expand_policy, require_table_allowed, restricts_tables, table_allowed
+from dataverse.tools.values.timezones import WINDOWS_TIMEZONE_CODES
 from dataverse.webapi.errors import NotFoundError
 from dataverse.webapi.models import DateTimeBehavior, TableColumns, TableMetadata, TableSummary
 from dataverse.webapi.odata import validate_logical_name
@@ -26,6 +27,7 @@ class WhoAmIResult(ResultModel):
     email: str | None = None
     business_unit: str | None = None
     time_zone_code: int | None = Field(None, description="Dataverse time zone code of the user's settings.")
+    time_zone: str | None = Field(None, description="The time zone's name (IANA), e.g. America/New_York.")
     environment: str = Field(description="The Dataverse environment URL these tools are reading.")
 
 
@@ -38,7 +40,9 @@ async def get_whoami(call: ToolCall) -> WhoAmIResult:
             profile = await call.client.get_user_profile(identity.user_id)
         return WhoAmIResult(
             user_id=identity.user_id, name=profile.full_name, email=profile.email,
-            business_unit=profile.business_unit, time_zone_code=profile.timezone_code, environment=call.environment,
+            business_unit=profile.business_unit, time_zone_code=profile.timezone_code,
+            time_zone=WINDOWS_TIMEZONE_CODES.get(profile.timezone_code) if profile.timezone_code is not None else None,
+            environment=call.environment,
         )
 
     return await call.runtime.metadata.get_whoami(call.environment, call.user, create)

@@ -35,7 +35,18 @@ def restricts_tables(settings: Settings) -> bool:
     return bool(settings.table_allowlist or settings.table_denylist)
 
 
-_TOP_LEVEL_NAVIGATION = re.compile(r"(?:^|,)\s*([A-Za-z_][A-Za-z0-9_]*)")
+_TOP_LEVEL_NAME = re.compile(r"(?:^|,)\s*([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def top_level_navigations(expand: str) -> list[str]:
+    """The navigation names at the top level of an $expand (nested options dropped)."""
+    depth, top_level = 0, []
+    for char in expand:
+        depth += char == "("
+        if depth == 0:
+            top_level.append(char)
+        depth -= char == ")"
+    return _TOP_LEVEL_NAME.findall("".join(top_level))
 
 
 def check_expand_policy(settings: Settings, metadata: TableMetadata, expand: str | None) -> None:
@@ -51,15 +62,9 @@ def check_expand_policy(settings: Settings, metadata: TableMetadata, expand: str
             "Nested $expand is not available while this connector restricts tables; expand one level and query the "
             "related table separately."
         )
-    depth, top_level = 0, []
-    for char in expand:  # drop nested options such as ($select=...) before reading the property names
-        depth += char == "("
-        if depth == 0:
-            top_level.append(char)
-        depth -= char == ")"
     targets = {r.navigation_property: r.referenced_entity for r in metadata.many_to_one}
     targets |= {r.navigation_property: r.referencing_entity for r in metadata.one_to_many}
-    for navigation in _TOP_LEVEL_NAVIGATION.findall("".join(top_level)):
+    for navigation in top_level_navigations(expand):
         table = targets.get(navigation)
         if table is not None and not table_allowed(settings, table):
             raise table_not_allowed_error(table)

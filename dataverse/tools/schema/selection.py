@@ -57,3 +57,18 @@ def resolve_selection(metadata: TableMetadata | TableColumns, columns: Iterable[
         raise unknown_columns_error(metadata.table.logical_name, unknown, by_name)
     wire = [f"_{name}_value" if by_name[name].type in LOOKUP_TYPES else name for name in logical]
     return Selection(logical=logical, wire=wire)
+
+
+# Columns every table carries for the platform's own bookkeeping: not what a person means by "the record".
+BOOKKEEPING_COLUMNS = frozenset({
+    "versionnumber", "importsequencenumber", "overriddencreatedon", "timezoneruleversionnumber",
+    "utcconversiontimezonecode", "createdonbehalfby", "modifiedonbehalfby", "owningbusinessunit", "owninguser",
+    "owningteam", "processid", "stageid", "traversedpath", "exchangerate", "entityimageid", "entityimage",
+    "entityimage_timestamp", "entityimage_url", "onholdtime", "lastonholdtime",
+})
+
+
+def is_business_column(name: str) -> bool:
+    """False for bookkeeping: the columns above, money `_base` copies, phonetic `yomi` names, address ids."""
+    return not (name in BOOKKEEPING_COLUMNS or name.endswith("_base") or "yomi" in name
+                or (name.startswith("address") and name.endswith("_addressid")))

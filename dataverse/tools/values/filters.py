@@ -20,15 +20,17 @@ and the relative-date functions. Nothing is guessed.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
-from dataverse.tools.kit.errors import InvalidArgumentError
+from dataverse.tools.kit.context import ToolCall
+from dataverse.tools.kit.errors import InvalidArgumentError, dataverse_errors
+from dataverse.tools.schema.lookup import get_whoami, list_tables
+from dataverse.tools.schema.selection import LOOKUP_TYPES
 from dataverse.webapi.models import ColumnMetadata, TableMetadata
 from dataverse.webapi.odata import format_guid, quote_string
 
 CHOICE_TYPES = frozenset({"Picklist", "State", "Status"})
-LOOKUP_TYPES = frozenset({"Lookup", "Customer", "Owner"})
 NUMBER_TYPES = frozenset({"Integer", "BigInt", "Decimal", "Double", "Money"})
 DATE_TYPES = frozenset({"DateTime"})
 ME_WORDS = frozenset({"me", "myself", "@me", "current user", "currentuser", "current_user"})
@@ -94,10 +96,18 @@ def needs_metadata(filter_text: str | None, columns: dict[str, ColumnMetadata]) 
         bare_lookup_comparisons(filter_text, lookups))
 
 
-async def translate_filter(filter_text: str, metadata: TableMetadata, *, user_id: Callable[[], Awaitable[str]],
-                           find_by_name: Callable[[list[str], str], Awaitable[list[tuple[str, str]]]]) -> Translated:
+@dataclass(frozen=True)
+class FilterContext:
+    """What translating needs beyond the table: the caller's id, records by name, and each table's primary name."""
+
+    user_id: Callable[[], Awaitable[str]]
+    find_by_name: Callable[[list[str], str], Awaitable[list[tuple[str, str]]]]  # (tables, name) -> [(table, id)]
+    primary_names: Mapping[str, str]
+
+
+async def translate_filter(filter_text: str, metadata: TableMetadata, context: FilterContext) -> Translated:
     """The filter with every exactly translatable comparison translated; InvalidArgumentError naming the fix for one
-    that cannot be. `find_by_name(tables, name)` lists (table, id) of records with that primary name."""
+    that cannot be."""
     columns = {column.logical_name: column for column in metadata.columns}
     lookups = {name for name, column in columns.items() if column.type in LOOKUP_TYPES}
     replacements: list[tuple[int, int, str]] = []
@@ -107,7 +117,7 @@ async def translate_filter(filter_text: str, metadata: TableMetadata, *, user_id
         if column is None:
             continue
         written = filter_text[comparison.start:comparison.end]
-        exact = await _exact(comparison, column, metadata, user_id=user_id, find_by_name=find_by_name)
+        exact = await _exact(comparison, column, metadata, context)
         if exact is not None and exact != written:
             replacements.append((comparison.start, comparison.end, exact))
             notes.append(f"{written} -> {exact}")
@@ -129,9 +139,8 @@ def _column_of(name: str, columns: dict[str, ColumnMetadata]) -> ColumnMetadata 
     return columns.get(name)
 
 
-async def _exact(comparison: Comparison, column: ColumnMetadata, metadata: TableMetadata, *,
-                 user_id: Callable[[], Awaitable[str]],
-                 find_by_name: Callable[[list[str], str], Awaitable[list[tuple[str, str]]]]) -> str | None:
+async def _exact(comparison: Comparison, column: ColumnMetadata, metadata: TableMetadata,
+                 context: FilterContext) -> str | None:
     """The exact comparison for a quoted literal, or None to leave it as written; raises when none exists."""
     name, op, text, kind = column.logical_name, comparison.operator, comparison.text.strip(), column.type
     if kind in CHOICE_TYPES:
@@ -142,10 +151,10 @@ async def _exact(comparison: Comparison, column: ColumnMetadata, metadata: Table
             if "systemuser" not in (column.targets or []) and kind != "Owner":
                 raise InvalidArgumentError(f"{name} points at {', '.join(column.targets or [])}, not at users, so "
                                            "'me' cannot be compared with it.")
-            return f"{wire} {op} {await user_id()}"
+            return f"{wire} {op} {await context.user_id()}"
         if _is_guid(text):
             return f"{wire} {op} {format_guid(text)}"
-        raise await _lookup_by_name_error(comparison, column, metadata, find_by_name)
+        raise await _lookup_by_name_error(comparison, column, metadata, context)
     if kind in NUMBER_TYPES:
         if _NUMBER.match(text.replace(",", "")):
             return f"{name} {op} {text.replace(',', '')}"
@@ -175,31 +184,22 @@ def _choice_value(column: ColumnMetadata, text: str) -> int:
 
 
 async def _lookup_by_name_error(comparison: Comparison, column: ColumnMetadata, metadata: TableMetadata,
-                                find_by_name: Callable[[list[str], str], Awaitable[list[tuple[str, str]]]]
-                                ) -> InvalidArgumentError:
+                                context: FilterContext) -> InvalidArgumentError:
     name, text = column.logical_name, comparison.text.strip()
     targets = column.targets or []
     navigations = {r.referenced_entity: r.navigation_property for r in metadata.many_to_one
                    if r.referencing_attribute == name and r.navigation_property}
-    found = await find_by_name(targets, text)
+    found = await context.find_by_name(targets, text)
     if found:
         ids = "; ".join(f"_{name}_value eq {record_id} ({table})" for table, record_id in found[:5])
         by_id = f"Records named {quote_string(text)}: {ids}."
     else:
         by_id = f"No {' or '.join(targets) or 'record'} named {quote_string(text)} is visible to you; by id: " \
                 f"_{name}_value eq <guid>."
-    paths = [f"{navigation}/{_primary_name(table)} eq {quote_string(text)}"
-             for table, navigation in navigations.items() if _primary_name(table)]
+    paths = [f"{navigation}/{context.primary_names[table]} eq {quote_string(text)}"
+             for table, navigation in navigations.items() if context.primary_names.get(table)]
     by_path = f" Or through the navigation property: {' or '.join(paths)}." if paths else ""
     return InvalidArgumentError(f"{name} is a lookup: compare its id, not its name. {by_id}{by_path}")
-
-
-_PRIMARY_NAMES = {"account": "name", "contact": "fullname", "systemuser": "fullname", "team": "name",
-                  "lead": "fullname", "opportunity": "name", "businessunit": "name", "competitor": "name"}
-
-
-def _primary_name(table: str) -> str | None:
-    return _PRIMARY_NAMES.get(table)
 
 
 def _is_guid(text: str) -> bool:
@@ -208,3 +208,31 @@ def _is_guid(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def filter_context(call: ToolCall) -> Awaitable[FilterContext]:
+    """The caller's FilterContext: whoami for 'me', name lookups as the caller, primary names from the table list."""
+    return _filter_context(call)
+
+
+async def _filter_context(call: ToolCall) -> FilterContext:
+    tables = {table.logical_name: table for table in await list_tables(call)}
+
+    async def user_id() -> str:
+        return (await get_whoami(call)).user_id
+
+    async def find_by_name(targets: list[str], name: str) -> list[tuple[str, str]]:
+        found: list[tuple[str, str]] = []
+        for target in targets:
+            summary = tables.get(target)
+            if summary is None or not summary.primary_name:
+                continue
+            with dataverse_errors(table=target):
+                page = await call.client.query(summary.entity_set, select=[summary.primary_id],
+                                               filter=f"{summary.primary_name} eq {quote_string(name)}",
+                                               page_size=5, annotations=False)
+            found.extend((target, str(row[summary.primary_id])) for row in page.rows if row.get(summary.primary_id))
+        return found
+
+    return FilterContext(user_id=user_id, find_by_name=find_by_name,
+                         primary_names={name: t.primary_name for name, t in tables.items() if t.primary_name})

@@ -15,7 +15,9 @@ Rules, chosen for a model's context window and for correctness:
   to answer "when" questions, in fewer bytes than two strings. If the rendering cannot be read (an unusual locale),
   the UTC value is kept and the rendering is added as `"<column>_local"`.
 - Expanded records are shaped the same way, recursively, under the navigation property; when that is also a selected
-  lookup's name the record goes under the lookup's "expanded" key. Collection next links are dropped.
+  lookup's name the record goes under the lookup's "expanded" key. An expanded collection that Dataverse cut at its
+  page (a next link with a skip token, which happens with nested $expand) is marked `"<navigation>_more": true`, so
+  a model knows there are more; other collection next links carry nothing and are dropped.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
 
 FORMATTED = "@OData.Community.Display.V1.FormattedValue"
+NEXT_LINK = "@odata.nextLink"
 LOOKUP_TABLE = "@Microsoft.Dynamics.CRM.lookuplogicalname"
 CHOICE_TYPES = frozenset({"Picklist", "State", "Status"})
 MULTI_CHOICE_TYPES = frozenset({"MultiSelectPicklist", "MultiSelectPicklistType"})
@@ -130,6 +133,9 @@ def shape_row(raw: Mapping[str, Any], columns: Mapping[str, ColumnInfo] | None =
     shaped: dict[str, Any] = {}
     local_times: dict[str, str] = {}
     for wire_name, value in raw.items():
+        if wire_name.endswith(NEXT_LINK) and isinstance(value, str) and "$skiptoken" in value:
+            shaped[f"{wire_name.removesuffix(NEXT_LINK)}_more"] = True  # an expanded collection cut at its page
+            continue
         if "@" in wire_name or value is None:
             continue
         column = columns.get(lookup_key(wire_name))

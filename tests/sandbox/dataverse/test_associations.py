@@ -183,3 +183,24 @@ async def test_many_to_many_relationships_are_in_the_metadata(alice):
     assert contact["ManyToManyRelationships"] == [{"MetadataId": contact["ManyToManyRelationships"][0]["MetadataId"],
                                                    "SchemaName": "listcontact_association",
                                                    "IntersectEntityName": "listmember"}]
+
+
+async def test_the_records_linked_n_to_n_are_read_through_either_navigation(alice, org):
+    """`GET <set>(<id>)/<N:N navigation>` is the linked records' collection, with query options and `/$count`, from
+    either end (crm-work section 5, "Read related"); it follows an association made with `$ref` at once."""
+    opportunity = _owned(org, "opportunity", ALICE, statecode=0)
+    opportunity_id = opportunity["opportunityid"]
+    competitor_id = _unlinked_competitor(org, opportunity_id)
+    url = f"{API}/opportunities({opportunity_id})/opportunitycompetitors_association"
+    before = (await alice.get(f"{url}?$select=name")).json()
+    assert before["@odata.context"].endswith("$metadata#competitors(name)")
+    assert {row["competitorid"] for row in before["value"]} == set(org.linked_ids(FACING, "opportunity",
+                                                                                    opportunity_id))
+    assert (await alice.post(f"{url}/$ref", json={"@odata.id": _url("competitors", competitor_id)})).status_code == 204
+    after = (await alice.get(f"{url}?$select=name&$filter=competitorid eq {competitor_id}")).json()["value"]
+    assert [row["name"] for row in after] == [org.rows["competitor"][competitor_id]["name"]]
+    count = await alice.get(f"{url}/$count")
+    assert count.text.lstrip("\ufeff") == str(len(before["value"]) + 1)
+    back = (await alice.get(f"{API}/competitors({competitor_id})/opportunitycompetitors_association"
+                            "?$select=name")).json()["value"]
+    assert opportunity_id in {row["opportunityid"] for row in back}

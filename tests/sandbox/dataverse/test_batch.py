@@ -50,7 +50,7 @@ async def test_a_failing_operation_rolls_back_its_whole_change_set(alice, org):
     accounts_before = len(org.rows["account"])
     body = batch_body(change_set(
         request_part("POST", f"{PATH}/accounts", {"name": "Rolled back"}, content_id="1"),
-        request_part("POST", f"{PATH}/contacts", {"firstname": "No last name"}, content_id="2"),
+        request_part("POST", f"{PATH}/contacts", {"lastname": "x" * 51}, content_id="2"),
     ))
     response = await _post_batch(alice, body)
     assert response.status_code == 400
@@ -60,8 +60,34 @@ async def test_a_failing_operation_rolls_back_its_whole_change_set(alice, org):
     assert failure.status == 400
     assert failure.headers["content-type"].startswith("application/json")
     assert failure.headers["req_id"]
-    assert failure.body["error"]["code"] == "0x80040203"
+    assert failure.body["error"]["code"] == "0x80044331"
     assert len(org.rows["account"]) == accounts_before
+
+
+async def test_a_rolled_back_change_set_leaves_no_audit_trace(alice, org):
+    """The audit log rolls back with the change set: neither the audit rows nor their details (change history) of
+    the writes that ran before the failing one remain, and auditing goes on normally afterwards."""
+    audits_before, entries_before = dict(org.rows["audit"]), org.audit.checkpoint()
+    account = next(row for row in org.rows["account"].values() if row["ownerid"].id == ALICE.systemuser_id)
+    seeded = org.audit.history("account", account["accountid"])  # the seeded Create
+    body = batch_body(change_set(
+        request_part("POST", f"{PATH}/accounts", {"name": "Rolled back"}, content_id="1"),
+        request_part("PATCH", f"{PATH}/accounts({account['accountid']})", {"description": "Rolled back too"},
+                     content_id="2"),
+        request_part("POST", f"{PATH}/contacts", {"lastname": "x" * 51}, content_id="3"),
+    ))
+    assert (await _post_batch(alice, body)).status_code == 400
+    assert org.rows["audit"] == audits_before and org.audit.checkpoint() == entries_before
+    assert org.audit.history("account", account["accountid"]) == seeded
+    assert not any(entry.new.get("name") == "Rolled back" for entry in org.audit._entries.values())
+    history = await alice.get(f"{API}/RetrieveRecordChangeHistory(Target=@target)",
+                              params={"@target": f"{{'@odata.id':'accounts({account['accountid']})'}}"})
+    assert len(history.json()["AuditDetailCollection"]["AuditDetails"]) == len(seeded)
+    kept = batch_body(change_set(
+        request_part("PATCH", f"{PATH}/accounts({account['accountid']})", {"description": "Kept"}, content_id="1")))
+    assert (await _post_batch(alice, kept)).status_code == 200
+    entry, *older = org.audit.history("account", account["accountid"])
+    assert (entry.action, entry.new, older) == (2, {"description": "Kept"}, seeded)
 
 
 async def test_without_continue_on_error_processing_stops_at_the_first_failure(alice, org):
@@ -140,6 +166,24 @@ async def test_patch_of_a_created_record_answers_with_its_location(alice, org):
     [changes] = parse_batch(await _post_batch(alice, body))
     assert changes.parts[1].status == 204 and changes.parts[1].headers["location"].startswith(BASE_URL)
     assert _contacts(org, "Final") and not _contacts(org, "Draft")
+
+
+async def test_a_single_property_of_a_created_record_is_set_through_its_reference(alice, org):
+    """`PUT $1/lastname {"value": "BBBBB"}` (PD execute-batch-operations-using-web-api.md) answers 204 without
+    Location, through the single-property route; the change set's records are audited as the caller."""
+    body = batch_body(change_set(
+        request_part("POST", f"{PATH}/contacts", {"firstname": "Batch", "lastname": "AAAAA"}, content_id="1"),
+        request_part("PUT", "$1/lastname", {"value": "BBBBB"}, content_id="2"),
+    ))
+    [changes] = parse_batch(await _post_batch(alice, body))
+    assert [part.status for part in changes.parts] == [204, 204]
+    assert "location" not in changes.parts[1].headers
+    [contact] = _contacts(org, "BBBBB")
+    assert contact["fullname"] == "Batch BBBBB"
+    history = org.audit.history("contact", contact["contactid"])
+    assert [(entry.action, entry.user_id) for entry in history] == [(2, ALICE.systemuser_id),
+                                                                     (1, ALICE.systemuser_id)]
+    assert (history[0].old["lastname"], history[0].new["lastname"]) == ("AAAAA", "BBBBB")
 
 
 async def test_rules_and_security_apply_inside_a_batch(alice, org):

@@ -10,7 +10,7 @@ from defusedxml import ElementTree
 from sandbox_dataverse_support import API, BASE_URL
 
 from dataverse.sandbox.dataverse.operation_catalog import OPERATIONS
-from dataverse.sandbox.users import ALICE
+from dataverse.sandbox.users import ALICE, BOB
 
 EDM = "{http://docs.oasis-open.org/odata/ns/edm}"
 CONTEXT = f"{BASE_URL}/api/data/v9.2/$metadata#"
@@ -98,3 +98,36 @@ async def test_metadata_names_the_entity_types_sets_and_navigation_properties(al
     assert {"accounts", "opportunitycloses", "competitors", "lists"} <= sets
     imports = {element.get("Name") for element in root.iter(f"{EDM}ActionImport")}
     assert imports == {"WinOpportunity", "LoseOpportunity"}  # bound QualifyLead has no import
+
+
+async def test_the_audit_functions_are_served_and_declared_from_the_catalog(alice, client_as, org):
+    """RetrieveRecordChangeHistory, RetrieveAttributeChangeHistory (unbound) and RetrieveAuditDetails (bound to an
+    audit record) are functions of the catalog like WhoAmI: declared in $metadata, 404 to any verb but GET."""
+    root = ElementTree.fromstring((await alice.get(f"{API}/$metadata")).content)
+    schema = root.find(f"./{{http://docs.oasis-open.org/odata/ns/edmx}}DataServices/{EDM}Schema")
+    functions = {element.get("Name"): element for element in schema.iter(f"{EDM}Function")}
+    history = functions["RetrieveRecordChangeHistory"]
+    assert [(p.get("Name"), p.get("Type"), p.get("Nullable")) for p in history.iter(f"{EDM}Parameter")] == [
+        ("Target", "mscrm.crmbaseentity", "false"), ("PagingInfo", "mscrm.PagingInfo", None)]
+    assert history.find(f"{EDM}ReturnType").get("Type") == "mscrm.RetrieveRecordChangeHistoryResponse"
+    assert "AttributeLogicalName" in {p.get("Name") for p in
+                                      functions["RetrieveAttributeChangeHistory"].iter(f"{EDM}Parameter")}
+    details = functions["RetrieveAuditDetails"]
+    assert details.get("IsBound") == "true"
+    assert next(details.iter(f"{EDM}Parameter")).get("Type") == "mscrm.audit"
+    complex_types = {element.get("Name") for element in schema.iter(f"{EDM}ComplexType")}
+    assert {"PagingInfo", "AuditDetailCollection", "RetrieveRecordChangeHistoryResponse"} <= complex_types
+    imports = {element.get("Name") for element in schema.iter(f"{EDM}FunctionImport")}
+    assert {"WhoAmI", "RetrieveRecordChangeHistory", "RetrieveAttributeChangeHistory"} <= imports
+    assert "RetrieveAuditDetails" not in imports
+    for verb in ("post", "patch", "delete"):
+        response = await getattr(alice, verb)(f"{API}/RetrieveAttributeChangeHistory(Target=@t)")
+        assert response.status_code == 404
+        assert response.json()["error"]["message"].startswith("No HTTP resource was found")
+    audit_id = next(iter(org.rows["audit"]))
+    bound = f"{API}/audits({audit_id})/Microsoft.Dynamics.CRM.RetrieveAuditDetails"
+    assert (await alice.get(bound)).json()["@odata.context"] == CONTEXT + (
+        "Microsoft.Dynamics.CRM.RetrieveAuditDetailsResponse")
+    refused = await client_as(BOB).get(bound)  # bob lacks prvReadAuditSummary: 403, as reading the log is
+    assert (refused.status_code, refused.json()["error"]["code"]) == (403, "0x80040220")
+    assert (await alice.post(bound, json={})).status_code == 404

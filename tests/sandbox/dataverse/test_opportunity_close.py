@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 from sandbox_dataverse_support import API, BASE_URL
 
-from dataverse.sandbox.dataverse.model import LookupValue
+from dataverse.sandbox.dataverse.model import LookupValue, SandboxError
 from dataverse.sandbox.users import ALICE, BOB, CAROL, SANDBOX_TEAM_ID
 
 
@@ -131,14 +131,23 @@ async def test_the_manager_closes_any_opportunity(carol, org):
     assert _closes_of(org, bobs)[0]["ownerid"] == LookupValue("systemuser", CAROL.systemuser_id)
 
 
-async def test_when_closing_the_opportunity_fails_the_close_activity_is_rolled_back(alice, org):
+async def test_when_closing_the_opportunity_fails_the_close_activity_is_rolled_back(alice, org, monkeypatch):
     opportunity_id = _open(org, ALICE)["opportunityid"]
-    org.rows["opportunity"][opportunity_id]["name"] = None  # the update will fail its required-column check
+    store = org.put_row
+
+    def failing_put_row(logical_name, row, **options):  # the close activity is stored, the opportunity is not
+        if logical_name == "opportunity":
+            raise SandboxError(400, "0x80040203", "The opportunity could not be saved.")
+        return store(logical_name, row, **options)
+
+    monkeypatch.setattr(org, "put_row", failing_put_row)
+    audits = dict(org.rows["audit"])
     response = await alice.post(f"{API}/WinOpportunity", json={"Status": 3,
                                                                "OpportunityClose": _close(opportunity_id)})
     assert response.status_code == 400
     assert _closes_of(org, opportunity_id) == []
     assert org.rows["opportunity"][opportunity_id]["statecode"] == 0
+    assert org.rows["audit"] == audits  # the close activity's Create entry went with it
 
 
 @pytest.mark.parametrize(("body", "code"), [

@@ -139,3 +139,15 @@ async def test_an_outage_answers_503_everywhere(entra: httpx.AsyncClient, regist
     for response in (await entra.get(authorize_url()), await entra.get(f"{TENANT_PATH}/discovery/v2.0/keys")):
         assert response.status_code == 503 and response.headers["retry-after"]
         assert response.json()["error"] == "temporarily_unavailable"
+
+
+async def test_the_sign_in_page_names_the_app_registration_and_labels_every_field(entra: httpx.AsyncClient) -> None:
+    page = await entra.get(authorize_url())
+    assert page.status_code == 200
+    assert 'id="app-name">Dataverse MCP (sandbox)</span>' in page.text
+    assert '<label for="password">' in page.text and 'name="viewport"' in page.text and "Sandbox mode." in page.text
+
+
+async def test_the_sandbox_root_explains_itself(entra: httpx.AsyncClient) -> None:
+    page = await entra.get("/sandbox/entra/")
+    assert page.status_code == 200 and 'id="users"' in page.text and SANDBOX_TENANT_ID in page.text

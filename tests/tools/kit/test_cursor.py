@@ -9,7 +9,7 @@ import zlib
 import pytest
 
 from dataverse.settings import Settings
-from dataverse.tools.kit.cursor import CursorCodec, FetchXmlCursor, ODataCursor, cursor_key_from_settings
+from dataverse.tools.kit.cursor import CursorCodec, FetchXmlCursor, ODataCursor, StateCursor, cursor_key_from_settings
 from dataverse.tools.kit.errors import InvalidCursorError
 
 ENV = "https://contoso.crm.dynamics.com"
@@ -107,3 +107,11 @@ def test_settings_key_is_shared_by_instances_and_depends_on_the_secret():
     assert cursor_key_from_settings(settings) == cursor_key_from_settings(settings.model_copy())
     assert cursor_key_from_settings(settings) != cursor_key_from_settings(Settings(token_encryption_key="b3RoZXI="))
     assert len(cursor_key_from_settings(Settings())) == 32
+
+
+def test_a_tool_state_cursor_round_trips_and_names_its_tool():
+    codec = CursorCodec(b"k" * 32)
+    token = codec.encode(StateCursor(tool="get_timeline", state={"before": "2026-03-01T10:00:00Z", "seen": ["a"]}),
+                         user="alice", environment="https://org")
+    decoded = codec.decode(token, user="alice", environment="https://org")
+    assert decoded == StateCursor(tool="get_timeline", state={"before": "2026-03-01T10:00:00Z", "seen": ["a"]})

@@ -35,4 +35,4 @@ def test_policy_removes_reports_that_read_hidden_tables():
     assert set(everything) == {report.name for report in REPORTS}
     assert set(everything) - set(no_activities) == {"accounts-without-recent-activity", "stale-opportunities"}
     assert set(only_opportunities) == {"my-open-opportunities", "pipeline-by-stage", "closing-this-month",
-                                       "team-pipeline-by-owner"}
+                                       "team-pipeline-by-owner", "pipeline-by-month"}

@@ -164,3 +164,13 @@ def test_a_lookup_selected_and_expanded_under_one_name_keeps_both():
     assert shape_row(raw, COLUMNS) == {"parentaccountid": {
         "table": "account", "id": "a1", "name": "Contoso",
         "expanded": {"accountid": "a1", "name": "Contoso", "revenue": 5.0}}}
+
+
+def test_an_expanded_collection_cut_at_its_page_says_there_are_more_and_an_unpaged_one_says_nothing():
+    base = "https://org.crm.dynamics.com/api/data/v9.2/accounts(1)/contact_customer_accounts"
+    cut = shape_row({"name": "Contoso", "contact_customer_accounts": [{"fullname": "Ann"}],
+                     "contact_customer_accounts@odata.nextLink": base + "?$skiptoken=%3Ccookie%20pagenumber=%222%22"})
+    whole = shape_row({"name": "Contoso", "contact_customer_accounts": [{"fullname": "Ann"}],
+                       "contact_customer_accounts@odata.nextLink": base + "?$select=fullname"})
+    assert cut["contact_customer_accounts_more"] is True and cut["contact_customer_accounts"] == [{"fullname": "Ann"}]
+    assert "contact_customer_accounts_more" not in whole and not [key for key in whole if "@" in key]

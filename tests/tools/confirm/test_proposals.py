@@ -1,4 +1,4 @@
-"""Delete proposals at the storage level: the token is strong and never stored, the row outlives the token so that a
+"""Proposals at the storage level: the token is strong and never stored, the row outlives the token so that a
 late confirmation can say "expired", and of any number of racing consumers exactly one takes the proposal — on the
 in-memory store and on Table Storage (Azurite)."""
 
@@ -15,11 +15,12 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from dataverse.storage import ConcurrencyError, MemoryStore, RecordNotFoundError, Store, create_table_store
-from dataverse.tools.delete.proposals import (
+from dataverse.tools.confirm.proposals import (
     PROPOSALS_COLLECTION,
     TOMBSTONE_SECONDS,
-    DeleteProposal,
+    DeleteAction,
     ImpactSummary,
+    Proposal,
     ProposalBook,
     new_confirmation_token,
     proposal_key,
@@ -37,11 +38,12 @@ class FakeClock:
         return self.now
 
 
-def make_proposal(now: float, *, ttl: float = 120, user: str = "oid-alice") -> DeleteProposal:
-    return DeleteProposal(
-        user_oid=user, environment="https://contoso.crm.dynamics.com", table="account", entity_set="accounts",
-        primary_id="accountid", record_id=RECORD_ID, etag='W/"1480001"', created_at=now, expires_at=now + ttl,
-        impact=ImpactSummary(table="account", id=RECORD_ID, name="Contoso Ltd"),
+def make_proposal(now: float, *, ttl: float = 120, user: str = "oid-alice") -> Proposal:
+    return Proposal(
+        user_oid=user, environment="https://contoso.crm.dynamics.com", table="account", created_at=now,
+        expires_at=now + ttl,
+        action=DeleteAction(entity_set="accounts", primary_id="accountid", record_id=RECORD_ID, etag='W/"1480001"',
+                            impact=ImpactSummary(table="account", id=RECORD_ID, name="Contoso Ltd")),
     )
 
 
@@ -98,7 +100,7 @@ def test_a_proposal_is_expired_from_its_expiry_instant_on() -> None:
     assert not proposal.is_expired(1119.9)
     assert proposal.is_expired(1120.0)
     assert proposal.tombstone().is_expired(1000.0)
-    assert proposal.tombstone().impact is None
+    assert proposal.tombstone().action is None
 
 
 async def test_expired_but_unswept_rows_are_still_readable_as_expired(store: tuple[Store, FakeClock]) -> None:
@@ -152,4 +154,4 @@ async def test_a_tombstone_written_after_a_read_is_not_mistaken_for_the_proposal
         await book.replace_with_tombstone(key, proposal, etag=found[1])
     taken = await book.consume_proposal(key)
     assert taken is not None
-    assert taken[1] != found[1] and taken[0].status == "expired" and taken[0].impact is None
+    assert taken[1] != found[1] and taken[0].status == "expired" and taken[0].action is None

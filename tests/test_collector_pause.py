@@ -1,5 +1,5 @@
-"""dataverse/startup.py: the collector is off inside the block, back on after it (also after an error), and what the
-block built is frozen out of future collections."""
+"""function_app.collector_paused: the collector is off inside the block, back on after it (also after an error), and
+what the block built is frozen out of future collections."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import gc
 
 import pytest
 
-from dataverse.startup import collector_paused
+from function_app import collector_paused
 
 
 @pytest.fixture(autouse=True)

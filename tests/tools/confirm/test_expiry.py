@@ -1,6 +1,7 @@
-"""Expiry of delete proposals: the durable orchestrator waits for the proposal's own deadline and then runs the activity;
-the activity tombstones a pending, overdue proposal once (and writes the audit event), and leaves confirmed or
-not-yet-due ones alone; the in-process scheduler does the same with asyncio tasks; the sweeper purges expired rows."""
+"""Expiry of proposals: the durable orchestrator waits for the proposal's own deadline and then runs the
+activity; the activity tombstones a pending, overdue proposal once (and writes the audit event), and leaves confirmed
+or not-yet-due ones alone; the in-process scheduler does the same with asyncio tasks. (The sweeper that purges expired
+rows is storage's: tests/storage/test_sweep.py.)"""
 
 from __future__ import annotations
 
@@ -13,15 +14,14 @@ import pytest
 
 from dataverse.audit import AuditLog
 from dataverse.storage import MemoryStore
-from dataverse.tools.delete.expiry import (
+from dataverse.tools.confirm.expiry import (
     ACTIVITY_NAME,
     InProcessExpiryScheduler,
-    expire_delete_proposal,
-    expire_delete_proposal_orchestrator,
+    expire_proposal,
+    expire_proposal_orchestrator,
     expiry_input,
-    purge_expired_rows,
 )
-from dataverse.tools.delete.proposals import TOMBSTONE_SECONDS, DeleteProposal, ImpactSummary, ProposalBook
+from dataverse.tools.confirm.proposals import TOMBSTONE_SECONDS, DeleteAction, ImpactSummary, Proposal, ProposalBook
 
 RECORD_ID = "a6a3a450-6513-470e-a69e-0d37f2a74de4"
 START = 1_780_000_000.0
@@ -51,11 +51,12 @@ class FakeDurableContext:
         return ("activity", name, payload)
 
 
-def make_proposal(now: float, *, ttl: float = 120) -> DeleteProposal:
-    return DeleteProposal(
+def make_proposal(now: float, *, ttl: float = 120) -> Proposal:
+    return Proposal(
         user_oid="0a1b2c3d-0000-4000-8000-000000000001", environment="https://contoso.crm.dynamics.com",
-        table="account", entity_set="accounts", primary_id="accountid", record_id=RECORD_ID, etag='W/"7"',
-        created_at=now, expires_at=now + ttl, impact=ImpactSummary(table="account", id=RECORD_ID, name="Contoso"),
+        table="account", created_at=now, expires_at=now + ttl,
+        action=DeleteAction(entity_set="accounts", primary_id="accountid", record_id=RECORD_ID, etag='W/"7"',
+                            impact=ImpactSummary(table="account", id=RECORD_ID, name="Contoso")),
     )
 
 
@@ -64,7 +65,7 @@ def audit_lines() -> tuple[AuditLog, list[dict[str, Any]]]:
     return AuditLog(sink=lambda line: lines.append(json.loads(line))), lines
 
 
-async def stored_proposal(store: MemoryStore, clock: FakeClock, *, ttl: float = 120) -> tuple[str, DeleteProposal]:
+async def stored_proposal(store: MemoryStore, clock: FakeClock, *, ttl: float = 120) -> tuple[str, Proposal]:
     proposal = make_proposal(clock.now, ttl=ttl)
     _, key = await ProposalBook(store).create_proposal(proposal, now=clock.now)
     return key, proposal
@@ -75,7 +76,7 @@ async def stored_proposal(store: MemoryStore, clock: FakeClock, *, ttl: float = 
 
 def test_orchestrator_waits_until_the_proposals_deadline_then_runs_the_activity() -> None:
     payload = expiry_input("k" * 64, START + 120)
-    steps = expire_delete_proposal_orchestrator(FakeDurableContext(payload))
+    steps = expire_proposal_orchestrator(FakeDurableContext(payload))
     assert next(steps) == ("timer", datetime.fromtimestamp(START + 120, UTC))
     assert steps.send(None) == ("activity", ACTIVITY_NAME, payload)
     with pytest.raises(StopIteration) as finished:
@@ -85,8 +86,8 @@ def test_orchestrator_waits_until_the_proposals_deadline_then_runs_the_activity(
 
 def test_orchestrator_replays_to_the_same_deadline_whatever_the_time() -> None:
     payload = expiry_input("k" * 64, START + 5)
-    first = next(expire_delete_proposal_orchestrator(FakeDurableContext(payload)))
-    again = next(expire_delete_proposal_orchestrator(FakeDurableContext(json.loads(json.dumps(payload)))))
+    first = next(expire_proposal_orchestrator(FakeDurableContext(payload)))
+    again = next(expire_proposal_orchestrator(FakeDurableContext(json.loads(json.dumps(payload)))))
     assert first == again and first[1].tzinfo is not None
 
 
@@ -99,12 +100,12 @@ async def test_activity_tombstones_an_overdue_proposal_and_audits_it_once() -> N
     key, proposal = await stored_proposal(store, clock)
     audit, lines = audit_lines()
     clock.now += 120
-    assert await expire_delete_proposal(store, expiry_input(key, proposal.expires_at), audit=audit, now=clock.now)
+    assert await expire_proposal(store, expiry_input(key, proposal.expires_at), audit=audit, now=clock.now)
     found = await ProposalBook(store).get_proposal(key)
-    assert found is not None and found[0].status == "expired" and found[0].impact is None
+    assert found is not None and found[0].status == "expired" and found[0].action is None
     assert [(line["event"], line["outcome"], line["record_id"], line["table"]) for line in lines] == [
         ("proposal_expired", "expired", RECORD_ID, "account")]
-    assert not await expire_delete_proposal(store, expiry_input(key, proposal.expires_at), audit=audit, now=clock.now)
+    assert not await expire_proposal(store, expiry_input(key, proposal.expires_at), audit=audit, now=clock.now)
     assert len(lines) == 1
     clock.now += TOMBSTONE_SECONDS
     assert await ProposalBook(store).get_proposal(key) is None
@@ -115,7 +116,7 @@ async def test_activity_leaves_a_proposal_that_is_not_due_yet() -> None:
     store = MemoryStore(clock=clock)
     key, proposal = await stored_proposal(store, clock)
     audit, lines = audit_lines()
-    assert not await expire_delete_proposal(store, expiry_input(key, proposal.expires_at), audit=audit,
+    assert not await expire_proposal(store, expiry_input(key, proposal.expires_at), audit=audit,
                                             now=clock.now + 119)
     found = await ProposalBook(store).get_proposal(key)
     assert found is not None and found[0] == proposal and lines == []
@@ -127,7 +128,7 @@ async def test_activity_does_nothing_to_a_confirmed_proposal() -> None:
     key, proposal = await stored_proposal(store, clock)
     assert await ProposalBook(store).consume_proposal(key) is not None
     audit, lines = audit_lines()
-    assert not await expire_delete_proposal(store, expiry_input(key, proposal.expires_at), audit=audit,
+    assert not await expire_proposal(store, expiry_input(key, proposal.expires_at), audit=audit,
                                             now=clock.now + 500)
     assert await ProposalBook(store).get_proposal(key) is None and lines == []
 
@@ -140,7 +141,7 @@ async def test_activity_racing_a_confirmation_never_both_win() -> None:
     for _ in range(20):
         key, proposal = await stored_proposal(store, clock, ttl=0)
         expired, taken = await asyncio.gather(
-            expire_delete_proposal(store, expiry_input(key, proposal.expires_at), now=clock.now),
+            expire_proposal(store, expiry_input(key, proposal.expires_at), now=clock.now),
             book.consume_proposal(key),
         )
         took_pending = taken is not None and taken[0].status == "pending"
@@ -197,40 +198,4 @@ async def test_a_failing_expiry_is_logged_not_raised(caplog: pytest.LogCaptureFi
     scheduler = InProcessExpiryScheduler(BrokenStore(clock=clock), clock=clock)
     await scheduler.schedule("k" * 64, clock.now - 1)
     await scheduler.wait_idle()
-    assert "expiring a delete proposal failed" in caplog.text
-
-
-# --- the sweeper -----------------------------------------------------------------------------------------------------
-
-
-async def test_sweeper_purges_expired_rows_from_each_collection_and_keeps_live_ones() -> None:
-    clock = FakeClock()
-    store = MemoryStore(clock=clock)
-    codes, proposals, other = (store.collection(name) for name in ("oauthcodes", "deleteproposals", "untouched"))
-    await codes.create("old-code", {"v": 1}, ttl_seconds=60)
-    await codes.create("live-code", {"v": 2}, ttl_seconds=3600)
-    await proposals.create("old-a", {"v": 3}, ttl_seconds=10)
-    await proposals.create("old-b", {"v": 4}, ttl_seconds=30)
-    await other.create("old-other", {"v": 5}, ttl_seconds=10)
-    clock.now += 61
-    purged = await purge_expired_rows(store, ["oauthcodes", "deleteproposals"])
-    assert purged == {"oauthcodes": 1, "deleteproposals": 2}
-    assert await codes.get("live-code") is not None
-    assert await other.list_expired() != []  # only the named collections are swept
-    assert await purge_expired_rows(store, ["oauthcodes", "deleteproposals"]) == {"oauthcodes": 0, "deleteproposals": 0}
-
-
-async def test_sweeper_keeps_going_past_a_failing_collection_then_raises() -> None:
-    clock = FakeClock()
-    store = MemoryStore(clock=clock)
-    await store.collection("deleteproposals").create("old", {"v": 1}, ttl_seconds=1)
-    clock.now += 2
-    broken = store.collection("oauthcodes")
-
-    async def fail(*, now: float | None = None) -> int:
-        raise RuntimeError("table unavailable")
-
-    broken.purge_expired = fail  # type: ignore[method-assign]
-    with pytest.raises(RuntimeError, match="table unavailable"):
-        await purge_expired_rows(store, ["oauthcodes", "deleteproposals"])
-    assert await store.collection("deleteproposals").list_expired() == []
+    assert "expiring a proposal failed" in caplog.text

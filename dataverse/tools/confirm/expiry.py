@@ -1,16 +1,15 @@
-"""Expiry of delete proposals, and the sweeper for expired rows.
+"""Expiry of proposals (a delete, a bulk change) that nobody confirmed.
 
 Creating a proposal calls `ExpiryScheduler.schedule(key, expires_at)`. In Azure the scheduler starts the Durable
 Functions orchestration `expire_delete_proposal_orchestrator` (a timer until `expires_at`, then the activity
 `expire_delete_proposal`); under uvicorn or in tests `InProcessExpiryScheduler` does the same with asyncio tasks.
-Either way the activity body is `expire_delete_proposal(store, payload)`: if the proposal is still pending and past
+Either way the activity body is `expire_proposal(store, payload)`: if the proposal is still pending and past
 its time it is replaced by a tombstone (so a late confirmation reads "expired") and a "proposal_expired" audit event is
-written. The timer is cleanup only: confirm_delete checks `expires_at` itself.
+written. The timer is cleanup only: a confirmation checks `expires_at` itself. Expired rows (proposals, tombstones)
+are removed for good by the sweeper, `dataverse.storage.sweep`.
 
-`purge_expired_rows(store, collections)` is the timer trigger's body: it removes every expired row (OAuth state,
-proposals, tombstones) from the named collections.
-
-This module imports no Azure package; function_app.py registers the orchestrator and activity with them.
+This module imports no Azure package; function_app.py registers the orchestrator and activity with them (through the
+`dataverse.jobs` facade).
 """
 
 from __future__ import annotations
@@ -18,23 +17,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Generator, Iterable
+from collections.abc import Awaitable, Callable, Generator
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from dataverse.audit import AuditEvent, AuditLog
-from dataverse.storage.errors import ConcurrencyError, RecordNotFoundError
+from dataverse.storage.errors import ConcurrencyError
 from dataverse.storage.protocol import Store
-from dataverse.tools.delete.proposals import ProposalBook
+from dataverse.tools.confirm.proposals import BulkAction, ProposalBook
 
 logger = logging.getLogger(__name__)
 
+# The durable functions' names, kept from when only deletes took two steps (renaming them would orphan running
+# orchestrations after a deployment).
 ORCHESTRATOR_NAME = "expire_delete_proposal_orchestrator"
 ACTIVITY_NAME = "expire_delete_proposal"
 
 
 class ExpiryScheduler(Protocol):
-    """Arranges for `expire_delete_proposal` to run for `proposal_key` once `expires_at` (epoch seconds) has passed."""
+    """Arranges for `expire_proposal` to run for `proposal_key` once `expires_at` (epoch seconds) has passed."""
 
     async def schedule(self, proposal_key: str, expires_at: float) -> None: ...
 
@@ -47,7 +48,7 @@ def expiry_input(proposal_key: str, expires_at: float) -> dict[str, Any]:
 # --- the activity ----------------------------------------------------------------------------------------------------
 
 
-async def expire_delete_proposal(
+async def expire_proposal(
     store: Store,
     payload: dict[str, Any],
     *,
@@ -56,7 +57,7 @@ async def expire_delete_proposal(
 ) -> bool:
     """Tombstone the proposal if it is still pending and its time is up; True when it did.
 
-    Safe to run more than once and to race with confirm_delete: the write is ETag-conditional, so a proposal that was
+    Safe to run more than once and to race with a confirmation: the write is ETag-conditional, so a proposal that was
     confirmed (consumed) meanwhile is left alone, and an already expired one is not expired again.
     """
     key = str(payload["proposal_key"])
@@ -69,11 +70,13 @@ async def expire_delete_proposal(
     if proposal.status != "pending" or instant < proposal.expires_at:
         return False
     try:
-        await book.replace_with_tombstone(key, proposal, etag=etag)
-    except (ConcurrencyError, RecordNotFoundError):
-        return False  # confirm_delete (or another expiry run) got there first
+        await book.replace_with_tombstone(key, proposal, etag=etag, now=instant)
+    except ConcurrencyError:
+        return False  # a confirmation (or another expiry run) got there first: it changed or consumed the row
+    action = proposal.action
+    tool = f"bulk_{action.operation}_records" if isinstance(action, BulkAction) else "delete_record"
     (audit or AuditLog()).emit(AuditEvent(
-        event="proposal_expired", tool="delete_record", outcome="expired", user_oid=proposal.user_oid,
+        event="proposal_expired", tool=tool, outcome="expired", user_oid=proposal.user_oid,
         environment=proposal.environment, table=proposal.table, record_id=proposal.record_id,
     ))
     return True
@@ -82,7 +85,7 @@ async def expire_delete_proposal(
 # --- the durable orchestration ---------------------------------------------------------------------------------------
 
 
-def expire_delete_proposal_orchestrator(context: Any) -> Generator[Any, Any, Any]:
+def expire_proposal_orchestrator(context: Any) -> Generator[Any, Any, Any]:
     """Durable Functions orchestrator: wait until the proposal's expiry, then run the expiry activity.
 
     Deterministic as replay requires: the deadline comes from the input, never from the clock.
@@ -135,11 +138,11 @@ class InProcessExpiryScheduler:
         if delay > 0:
             await self._sleep(delay)
         try:
-            return await expire_delete_proposal(
+            return await expire_proposal(
                 self._store, expiry_input(proposal_key, expires_at), audit=self._audit, now=self._clock()
             )
         except Exception:  # a failed cleanup must not crash the server; the sweeper removes the row later
-            logger.exception("expiring a delete proposal failed")
+            logger.exception("expiring a proposal failed")
             return False
 
     async def wait_idle(self) -> None:
@@ -153,24 +156,3 @@ class InProcessExpiryScheduler:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks.clear()
-
-
-# --- the sweeper -----------------------------------------------------------------------------------------------------
-
-
-async def purge_expired_rows(store: Store, collections: Iterable[str], *, now: float | None = None) -> dict[str, int]:
-    """Remove every expired row from each named collection; returns how many went from each.
-
-    One collection failing does not stop the others; the first failure is raised after all were tried.
-    """
-    purged: dict[str, int] = {}
-    failure: Exception | None = None
-    for name in collections:
-        try:
-            purged[name] = await store.collection(name).purge_expired(now=now)
-        except Exception as error:
-            logger.warning("purging expired rows from %s failed", name, exc_info=True)
-            failure = failure or error
-    if failure is not None:
-        raise failure
-    return purged
