@@ -4,7 +4,11 @@ Imports nothing from the rest of the project. Start with `create_http_client()` 
 `DataverseClient(environment_url, token_source, http=...)`.
 """
 
+from .actions import EntityReference, EnumValue
+from .batch import BatchOperationResult, BatchResult
+from .batch_request import BatchRequest, ChangeSet
 from .client import DataverseClient, TokenSource, create_http_client
+from .csdl import find_operation, parse_operation_definitions
 from .errors import (
     AuthenticationError,
     BadRequestError,
@@ -22,14 +26,18 @@ from .errors import (
 )
 from .fetchxml import InvalidFetchXmlError, entity_name, validate_fetch_xml, with_paging
 from .models import (
+    ActionDefinition,
     ChangeHistoryPage,
     ChoiceOption,
     ColumnChange,
     ColumnMetadata,
     DateTimeBehavior,
     FetchPage,
+    ManyToManyRelationship,
     ManyToOneRelationship,
     OneToManyRelationship,
+    OperationParameter,
+    OperationResult,
     Page,
     RecordChange,
     SearchHit,
@@ -43,9 +51,14 @@ from .retry import RequestInfo, RetryPolicy
 from .search import is_search_unavailable
 
 __all__ = [
+    "ActionDefinition",
     "AuthenticationError",
     "BadRequestError",
+    "BatchOperationResult",
+    "BatchRequest",
+    "BatchResult",
     "ChangeHistoryPage",
+    "ChangeSet",
     "ChoiceOption",
     "ColumnChange",
     "ColumnMetadata",
@@ -55,11 +68,16 @@ __all__ = [
     "DataverseError",
     "DataverseTimeoutError",
     "DateTimeBehavior",
+    "EntityReference",
+    "EnumValue",
     "FetchPage",
     "InvalidFetchXmlError",
+    "ManyToManyRelationship",
     "ManyToOneRelationship",
     "NotFoundError",
     "OneToManyRelationship",
+    "OperationParameter",
+    "OperationResult",
     "OutcomeUnknownError",
     "Page",
     "PayloadTooLargeError",
@@ -78,8 +96,10 @@ __all__ = [
     "WhoAmI",
     "create_http_client",
     "entity_name",
+    "find_operation",
     "format_guid",
     "is_search_unavailable",
+    "parse_operation_definitions",
     "quote_string",
     "validate_fetch_xml",
     "validate_identifier",

@@ -8,20 +8,19 @@ caller input can change the request path or add query parameters.
 from __future__ import annotations
 
 import asyncio
-import json as jsonlib
-import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import httpx
 
-from .auditing import get_auditing
-from .errors import MAX_URL_LENGTH, AuthenticationError, UrlTooLongError
+from .actions import ActionVerbs
+from .associations import AssociationVerbs
+from .batch import BatchVerbs
+from .core import TokenSource
 from .fetchxml import parse_paging_cookie_annotation, validate_fetch_xml
-from .history import get_record_change_history
+from .history import HistoryVerbs
 from .metadata import get_datetime_behaviors, get_table_columns, get_table_metadata, list_table_summaries
 from .models import (
-    ChangeHistoryPage,
     DateTimeBehavior,
     FetchPage,
     Page,
@@ -34,16 +33,14 @@ from .models import (
 )
 from .odata import (
     collection_path,
-    encode_query,
     format_guid,
     record_path,
     select_option,
     validate_orderby,
     validate_query_expression,
 )
-from .retry import OnResponse, RetryPolicy, send_with_retries
 from .search import DEFAULT_TOP, SEARCH_PATH, SearchEntities, parse_search_response, search_body
-from .views import view_page_from, view_params
+from .views import ViewVerbs
 from .wire import (
     ALL_ANNOTATIONS,
     FETCH_PAGING_ANNOTATIONS,
@@ -51,15 +48,13 @@ from .wire import (
     check_path,
     created_id,
     if_match,
-    json_body,
-    normalise_environment_url,
     page_from,
     positive_int,
     prefer_header,
     value_rows,
 )
 
-TokenSource = Callable[[], Awaitable[str]]
+__all__ = ["DataverseClient", "TokenSource", "create_http_client"]
 
 
 def create_http_client(
@@ -76,27 +71,13 @@ def create_http_client(
     )
 
 
-class DataverseClient:
-    """Calls one Dataverse environment's Web API as whoever `token_source` returns tokens for."""
+class DataverseClient(ActionVerbs, AssociationVerbs, BatchVerbs, ViewVerbs, HistoryVerbs):
+    """Calls one Dataverse environment's Web API as whoever `token_source` returns tokens for.
 
-    def __init__(
-        self,
-        environment_url: str,
-        token_source: TokenSource,
-        *,
-        http: httpx.AsyncClient,
-        retry: RetryPolicy | None = None,
-        api_version: str = "v9.2",
-        on_response: OnResponse | None = None,
-    ) -> None:
-        if not re.fullmatch(r"v\d+\.\d+", api_version):
-            raise ValueError(f"api_version must look like 'v9.2', not {api_version!r}")
-        self.environment_url = normalise_environment_url(environment_url)
-        self.api_url = f"{self.environment_url}/api/data/{api_version}/"
-        self._token_source = token_source
-        self._http = http
-        self._retry = retry or RetryPolicy()
-        self._on_response = on_response
+    Construct with `DataverseClient(environment_url, token_source, *, http, retry=None, api_version="v9.2",
+    on_response=None)` (see `core.ClientCore`). Actions and functions, `$ref` associations, `$batch`, running views
+    (`run_view`) and record change history (`get_record_change_history`) are the verb groups of `actions`,
+    `associations`, `batch` (built by `batch_request`), `views` and `history`."""
 
     # --- reading -------------------------------------------------------------------------------------------------
     async def query(
@@ -148,39 +129,6 @@ class DataverseClient:
             more_records=more is True or str(more).lower() == "true",
             paging_cookie=cookie,
             next_page=next_page,
-        )
-
-    async def run_view(
-        self,
-        entity_set: str,
-        *,
-        saved_query: str | None = None,
-        user_query: str | None = None,
-        page_size: int | None = None,
-        page: int = 1,
-        paging_cookie: str | None = None,
-        annotations: bool = True,
-    ) -> FetchPage:
-        """One page of a system view (`saved_query`, a savedqueryid) or personal view (`user_query`) run as the user;
-        rows follow FetchXML rules (null columns left out). For the next page pass `page=result.next_page` and
-        `paging_cookie=result.paging_cookie` with the same page_size. List views with `query("savedqueries", ...)`."""
-        params = view_params(saved_query=saved_query, user_query=user_query, page=page, paging_cookie=paging_cookie)
-        prefer = [ALL_ANNOTATIONS if annotations else FETCH_PAGING_ANNOTATIONS, *prefer_header(False, page_size)]
-        _, body = await self._request("GET", collection_path(entity_set), params=params, prefer=prefer)
-        return view_page_from(body)
-
-    async def get_auditing(self, logical_name: str) -> tuple[bool, bool]:
-        """Whether auditing is on (for the environment, for the table): with either off nothing is recorded."""
-        return await get_auditing(self._get_json, logical_name)
-
-    async def get_record_change_history(
-        self, entity_set: str, record_id: str, *, page: int = 1, page_size: int = 50, paging_cookie: str | None = None
-    ) -> ChangeHistoryPage:
-        """One page of the record's audited changes, newest first: each change's columns with old and new values
-        (raw, with their annotations) and, joined from the audit log, its action, who made it and when.
-        PermissionDeniedError without the View Audit History privilege (prvReadRecordAuditHistory)."""
-        return await get_record_change_history(
-            self._get_json, entity_set, record_id, page=page, page_size=page_size, paging_cookie=paging_cookie
         )
 
     async def retrieve(
@@ -329,62 +277,3 @@ class DataverseClient:
             has_if_match = any(name.lower() == "if-match" for name in extra)
             idempotent = method in ("GET", "HEAD") or (method in ("PATCH", "PUT") and has_if_match)
         return await self._request(method, path, params=params, json=json, headers=extra, idempotent=idempotent)
-
-    # --- plumbing ------------------------------------------------------------------------------------------------
-    async def _get_json(self, path: str, params: Mapping[str, str], prefer: Sequence[str] = ()) -> Any:
-        _, body = await self._request("GET", path, params=params, prefer=prefer)
-        return body
-
-    async def _request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, str] | None = None,
-        json: Any = None,
-        headers: Mapping[str, str] | None = None,
-        prefer: Sequence[str] = (),
-        idempotent: bool | None = None,
-        absolute: bool = False,
-        outcome_hint: str = "Check whether it took effect before repeating it.",
-    ) -> tuple[httpx.Response, Any]:
-        url = path if absolute else self._url(path, params or {})
-        if method == "GET" and len(url) > MAX_URL_LENGTH:
-            raise UrlTooLongError(len(url), what="FetchXML query" if params and "fetchXml" in params else "query")
-        content = jsonlib.dumps(json, ensure_ascii=False).encode("utf-8") if json is not None else None
-
-        async def build_request() -> httpx.Request:
-            request_headers = {
-                "Authorization": f"Bearer {await self._get_token()}",
-                "Accept": "application/json",
-                "OData-MaxVersion": "4.0",
-                "OData-Version": "4.0",
-                "If-None-Match": "null",  # documented for every request: expanded collections may come back cached
-            }
-            if prefer:
-                request_headers["Prefer"] = ",".join(prefer)
-            if content is not None:
-                request_headers["Content-Type"] = "application/json; charset=utf-8"
-            request_headers.update(headers or {})
-            return self._http.build_request(method, url, headers=request_headers, content=content)
-
-        response = await send_with_retries(
-            self._http,
-            build_request,
-            policy=self._retry,
-            idempotent=method == "GET" if idempotent is None else idempotent,
-            on_response=self._on_response,
-            outcome_hint=outcome_hint,
-        )
-        return response, json_body(response)
-
-    async def _get_token(self) -> str:
-        token = await self._token_source()
-        if not isinstance(token, str) or not token.strip():
-            raise AuthenticationError("No Dataverse access token is available for the signed-in user")
-        return token.strip()
-
-    def _url(self, path: str, params: Mapping[str, str]) -> str:
-        base = self.environment_url + path if path.startswith("/") else self.api_url + path
-        query = encode_query(params)
-        return f"{base}?{query}" if query else base

@@ -10,6 +10,7 @@ changes in the same order, one row per item. The join is by position and is only
 audit rows must number exactly TotalRecordCount, and a Create row must pair with an item without old values and a
 Delete row with one without new values. Otherwise, or when the caller may not read `audits` (prvReadAuditSummary),
 the changes come back without who and when (`ChangeHistoryPage.attributed` is False).
+`HistoryVerbs.get_record_change_history` is the client's verb.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from .auditing import get_auditing
+from .core import ClientCore
 from .errors import PermissionDeniedError
 from .models import ChangeHistoryPage, ColumnChange, RecordChange
 from .odata import collection_path, format_guid
@@ -154,3 +157,21 @@ async def get_record_change_history(get_json: GetJson, entity_set: str, record_i
     except PermissionDeniedError:  # may read history but not the audit summary: changes without who and when
         return history
     return attribute(history, audits, offset=offset)
+
+
+class HistoryVerbs(ClientCore):
+    """Reading a record's change history (reads: retried like them)."""
+
+    async def get_record_change_history(
+        self, entity_set: str, record_id: str, *, page: int = 1, page_size: int = 50, paging_cookie: str | None = None
+    ) -> ChangeHistoryPage:
+        """One page of the record's audited changes, newest first: each change's columns with old and new values
+        (raw, with their annotations) and, joined from the audit log, its action, who made it and when.
+        PermissionDeniedError without the View Audit History privilege (prvReadRecordAuditHistory)."""
+        return await get_record_change_history(
+            self._get_json, entity_set, record_id, page=page, page_size=page_size, paging_cookie=paging_cookie
+        )
+
+    async def get_auditing(self, logical_name: str) -> tuple[bool, bool]:
+        """Whether auditing is on (for the environment, for the table): with either off nothing is recorded."""
+        return await get_auditing(self._get_json, logical_name)

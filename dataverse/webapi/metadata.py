@@ -1,7 +1,8 @@
 """Table metadata: which Web API requests describe a table, and how their JSON becomes TableMetadata.
 
 `get_table_metadata` issues its requests concurrently (one round trip): the entity definition, its attributes, the
-typed attribute casts that carry choices, lookup targets and lengths, and both relationship directions.
+typed attribute casts that carry choices, lookup targets and lengths, both one-to-many directions and the
+many-to-many relationships.
 `get_table_columns` is the one-request subset reading needs: the definition with its attributes' names and types.
 `get_datetime_behaviors` is what writing dates needs: how each DateTime column stores its values.
 """
@@ -16,6 +17,7 @@ from .models import (
     ChoiceOption,
     ColumnMetadata,
     DateTimeBehavior,
+    ManyToManyRelationship,
     ManyToOneRelationship,
     OneToManyRelationship,
     TableColumns,
@@ -37,6 +39,10 @@ MANY_TO_ONE_SELECT = (
 )
 ONE_TO_MANY_SELECT = (
     "SchemaName,ReferencingEntity,ReferencingAttribute,ReferencedEntityNavigationPropertyName,CascadeConfiguration"
+)
+MANY_TO_MANY_SELECT = (
+    "SchemaName,Entity1LogicalName,Entity2LogicalName,IntersectEntityName,Entity1NavigationPropertyName,"
+    "Entity2NavigationPropertyName"
 )
 _CASTS: dict[str, dict[str, str]] = {
     "PicklistAttributeMetadata": {"$select": "LogicalName", "$expand": "OptionSet,GlobalOptionSet"},
@@ -82,15 +88,17 @@ async def get_table_metadata(get_json: GetJson, logical_name: str) -> TableMetad
         get_json(f"{base}/Attributes", {"$select": ATTRIBUTE_SELECT}),
         get_json(f"{base}/ManyToOneRelationships", {"$select": MANY_TO_ONE_SELECT}),
         get_json(f"{base}/OneToManyRelationships", {"$select": ONE_TO_MANY_SELECT}),
+        get_json(f"{base}/ManyToManyRelationships", {"$select": MANY_TO_MANY_SELECT}),
         *(get_json(f"{base}/Attributes/Microsoft.Dynamics.CRM.{cast}", _CASTS[cast]) for cast in cast_names),
     )
-    entity, attributes, many_to_one, one_to_many, *cast_bodies = results
+    entity, attributes, many_to_one, one_to_many, many_to_many, *cast_bodies = results
     casts = {cast: _rows(body) for cast, body in zip(cast_names, cast_bodies, strict=True)}
     return TableMetadata(
         table=parse_table_summary(entity),
         columns=parse_columns(_rows(attributes), casts),
         many_to_one=[parse_many_to_one(row) for row in _rows(many_to_one)],
         one_to_many=[parse_one_to_many(row) for row in _rows(one_to_many)],
+        many_to_many=[parse_many_to_many(row) for row in _rows(many_to_many)],
     )
 
 
@@ -212,6 +220,17 @@ def parse_one_to_many(row: Mapping[str, Any]) -> OneToManyRelationship:
         referencing_attribute=row["ReferencingAttribute"],
         navigation_property=row.get("ReferencedEntityNavigationPropertyName") or "",
         cascade_delete=cascade.get("Delete") or "NoCascade",
+    )
+
+
+def parse_many_to_many(row: Mapping[str, Any]) -> ManyToManyRelationship:
+    return ManyToManyRelationship(
+        schema_name=row["SchemaName"],
+        entity1=row.get("Entity1LogicalName") or "",
+        entity2=row.get("Entity2LogicalName") or "",
+        intersect_entity=row.get("IntersectEntityName") or "",
+        entity1_navigation=row.get("Entity1NavigationPropertyName") or "",
+        entity2_navigation=row.get("Entity2NavigationPropertyName") or "",
     )
 
 

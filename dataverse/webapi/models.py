@@ -1,11 +1,17 @@
-"""The typed results the Dataverse client returns: query pages, identity, table metadata, and change history."""
+"""The typed results the Dataverse client returns: query pages, identity, table metadata, change history, and the
+definitions of actions and functions."""
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
+
+OperationKind = Literal["action", "function"]
+# What invoke_action / invoke_function return: None for 204, a dict for a complex type or one entity, a list for a
+# collection (entity rows, or values such as strings).
+OperationResult = dict[str, Any] | list[Any] | None
 
 
 @dataclass
@@ -92,11 +98,33 @@ class OneToManyRelationship:
 
 
 @dataclass(frozen=True)
+class ManyToManyRelationship:
+    """An N:N relationship through an intersect table. Each end has its own collection-valued navigation property
+    (system relationships name both after the schema name); use it with `associate`/`disassociate`."""
+
+    schema_name: str
+    entity1: str  # Entity1LogicalName
+    entity2: str  # Entity2LogicalName
+    intersect_entity: str  # IntersectEntityName, e.g. opportunitycompetitors
+    entity1_navigation: str  # Entity1NavigationPropertyName: on entity1 records, leading to entity2 rows
+    entity2_navigation: str  # Entity2NavigationPropertyName: on entity2 records, leading to entity1 rows
+
+    def navigation_from(self, logical_name: str) -> str | None:
+        """The navigation property a `logical_name` record uses for this relationship; None if not an end of it."""
+        if logical_name == self.entity1:
+            return self.entity1_navigation
+        if logical_name == self.entity2:
+            return self.entity2_navigation
+        return None
+
+
+@dataclass(frozen=True)
 class TableMetadata:
     table: TableSummary
     columns: list[ColumnMetadata]
     many_to_one: list[ManyToOneRelationship] = field(default_factory=list)
     one_to_many: list[OneToManyRelationship] = field(default_factory=list)
+    many_to_many: list[ManyToManyRelationship] = field(default_factory=list)
 
     def column(self, logical_name: str) -> ColumnMetadata:
         """The column with this logical name; KeyError if the table has none."""
@@ -139,6 +167,40 @@ class SearchHit:
     id: str  # the row's id, a lower-case GUID
     attributes: dict[str, Any]  # the entity's selectColumns that have a value
     score: float | None = None  # search's relevance score; higher is better
+
+
+@dataclass(frozen=True)
+class OperationParameter:
+    name: str  # case-sensitive, as the action expects it
+    type: str  # as the CSDL writes it: Edm.Int32, mscrm.opportunityclose, Collection(Edm.String)
+    nullable: bool  # False: required
+
+
+@dataclass(frozen=True)
+class ActionDefinition:
+    """An action (POST, may change data) or function (GET, reads) as the CSDL `$metadata` document declares it.
+
+    A bound operation takes its binding parameter from the URL: `bound_to` is the entity type's logical name
+    (`lead` for QualifyLead) and `bound_to_collection` says whether it is bound to the entity set rather than one
+    record; the binding parameter is not among `parameters`."""
+
+    name: str
+    kind: OperationKind
+    bound_to: str | None
+    bound_to_collection: bool
+    parameters: tuple[OperationParameter, ...]
+    returns: str | None  # the CSDL return type; None: no content
+
+    def parameter(self, name: str) -> OperationParameter:
+        """The parameter called `name` (case-sensitive); KeyError if there is none."""
+        for parameter in self.parameters:
+            if parameter.name == name:
+                return parameter
+        raise KeyError(name)
+
+    @property
+    def required(self) -> list[str]:
+        return [parameter.name for parameter in self.parameters if not parameter.nullable]
 
 
 @dataclass(frozen=True)

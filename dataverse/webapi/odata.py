@@ -121,7 +121,7 @@ def validate_query_expression(expression: str, *, option: str = "$filter") -> st
 
 
 def encode_query(params: Mapping[str, str]) -> str:
-    """A query string with `$` option names and `@` parameter aliases kept literal and every value percent-encoded
+    """A query string with `$` option names and `@p1` parameter aliases kept literal and every value percent-encoded
     (spaces as %20, not +)."""
     parts = []
     for name, value in params.items():

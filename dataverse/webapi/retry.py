@@ -90,8 +90,10 @@ async def send_with_retries(
     idempotent: bool,
     on_response: OnResponse | None = None,
     outcome_hint: str = "Check whether it took effect before repeating it.",
+    accept: Callable[[httpx.Response], bool] | None = None,
 ) -> httpx.Response:
-    """Send until success or a final error; returns the successful (status < 300) response."""
+    """Send until success or a final error; returns the successful (status < 300) response, or one `accept` takes
+    (a `$batch` answers 400 with a multipart body that reports each operation)."""
     waited = 0.0
     possibly_applied = False
     for attempt in range(1, policy.max_attempts + 1):
@@ -116,7 +118,7 @@ async def send_with_retries(
         else:
             _report(on_response, request, response, started, attempt, None)
             status = response.status_code
-            if status < 300:
+            if status < 300 or (accept is not None and accept(response)):
                 return response
             failure = error_from_response(response)
             if possibly_applied and status in (404, 412):

@@ -38,7 +38,8 @@ def known_paths(harness: ToolHarness) -> list[re.Pattern[str]]:
     org = harness.organization
     sets = "|".join(re.escape(t.entity_set) for t in org.tables.values())
     names = "|".join(re.escape(name) for name in org.tables)
-    metadata_tail = r"(/Attributes(/Microsoft\.Dynamics\.CRM\.\w+)?|/ManyToOneRelationships|/OneToManyRelationships)?"
+    metadata_tail = (r"(/Attributes(/Microsoft\.Dynamics\.CRM\.\w+)?|/ManyToOneRelationships|/OneToManyRelationships"
+                     r"|/ManyToManyRelationships)?")
     return [
         re.compile(rf"{re.escape(API)}({sets})(\({GUID}\))?"),
         re.compile(rf"{re.escape(API)}EntityDefinitions(\(LogicalName='({names})'\){metadata_tail})?"),

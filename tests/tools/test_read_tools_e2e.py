@@ -137,7 +137,7 @@ async def test_describe_table_gives_choices_lookups_and_bind_names(harness: Harn
     customer = columns["customerid"]
     assert set(customer["targets"]) == {"account", "contact"} and customer["filter_as"] == "_customerid_value"
     assert customer["bind"]["account"] and customer["bind"]["contact"]
-    assert [table["name"] for table in tables["tables"]] == ["opportunity"]
+    assert [table["name"] for table in tables["tables"]] == ["opportunity", "opportunityclose"]
 
 
 async def test_schema_is_cached_and_refresh_schema_clears_it(harness: Harness):

@@ -164,6 +164,24 @@ ONE_TO_MANY = {
 }
 
 
+MANY_TO_MANY = {
+    "@odata.context": f"{CONTEXT}#EntityDefinitions('opportunity')/ManyToManyRelationships(SchemaName,"
+                      "Entity1LogicalName,Entity2LogicalName,IntersectEntityName,Entity1NavigationPropertyName,"
+                      "Entity2NavigationPropertyName)",
+    "value": [
+        {
+            "SchemaName": "opportunitycompetitors_association",
+            "Entity1LogicalName": "opportunity",
+            "Entity2LogicalName": "competitor",
+            "IntersectEntityName": "opportunitycompetitors",
+            "Entity1NavigationPropertyName": "opportunitycompetitors_association",
+            "Entity2NavigationPropertyName": "opportunitycompetitors_association",
+            "MetadataId": "2a2b0d0e-0000-0000-0000-000000000000",
+        },
+    ],
+}
+
+
 def metadata_routes() -> dict[str, dict]:
     base = f"{API_PATH}EntityDefinitions(LogicalName='opportunity')"
     routes = {
@@ -171,6 +189,7 @@ def metadata_routes() -> dict[str, dict]:
         f"{base}/Attributes": ATTRIBUTES,
         f"{base}/ManyToOneRelationships": MANY_TO_ONE,
         f"{base}/OneToManyRelationships": ONE_TO_MANY,
+        f"{base}/ManyToManyRelationships": MANY_TO_MANY,
     }
     for cast, rows in CASTS.items():
         routes[f"{base}/Attributes/Microsoft.Dynamics.CRM.{cast}"] = {"value": rows}
@@ -236,6 +255,23 @@ async def test_get_table_issues_all_requests_concurrently_and_parses_them(harnes
     ]
     assert table.one_to_many[0].cascade_delete == "Cascade"
     assert table.one_to_many[0].navigation_property == "Opportunity_Tasks"
+    [competitors] = table.many_to_many
+    assert (competitors.schema_name, competitors.intersect_entity) == ("opportunitycompetitors_association",
+                                                                       "opportunitycompetitors")
+    assert (competitors.entity1, competitors.entity2) == ("opportunity", "competitor")
+    assert competitors.navigation_from("opportunity") == "opportunitycompetitors_association"
+    assert competitors.navigation_from("account") is None
+
+
+async def test_get_table_asks_for_the_many_to_many_columns_it_reads(harness):
+    routes = metadata_routes()
+    h = harness(lambda request: httpx.Response(200, json=routes[request.url.path]))
+    await h.client.get_table("opportunity")
+    request = next(r for r in h.requests if r.url.path.endswith("/ManyToManyRelationships"))
+    assert dict(h.params(request)) == {"$select": "SchemaName,Entity1LogicalName,Entity2LogicalName,"
+                                                  "IntersectEntityName,Entity1NavigationPropertyName,"
+                                                  "Entity2NavigationPropertyName"}
+    assert len(h.requests) == 13  # entity, attributes, three relationship kinds, eight typed casts: one round
 
 
 async def test_get_table_typed_casts_ask_for_the_option_sets(harness):

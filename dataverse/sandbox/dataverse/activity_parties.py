@@ -4,7 +4,8 @@
 - create or update an activity with an array under `<activity>_activity_parties`
   (`{"partyid_contact@odata.bind": "/contacts(<id>)", "participationtypemask": 2}` items): on update the array
   replaces the activity's parties;
-- `PUT <activities>(<id>)/<activity>_activity_parties` with `{"value": [...]}` replaces them too (204).
+- `PUT <activities>(<id>)/<activity>_activity_parties` with `{"value": [...]}` replaces them too (204; crm_routes,
+  through `writes.replace_parties`).
 
 Each item binds one party (`partyid_<table>@odata.bind`) or names an address (`addressused`), with a
 participationtypemask from 1 Sender to 12 Chat Participant; an unknown mask is 0x80094006 "The Activity Party type
@@ -16,9 +17,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from starlette.responses import Response
-
-from dataverse.sandbox.dataverse.context import RequestContext
 from dataverse.sandbox.dataverse.model import LookupValue, Row, SandboxError, Table
 from dataverse.sandbox.dataverse.payload import values_from_payload
 from dataverse.sandbox.dataverse.security import SecuredDataset
@@ -76,14 +74,3 @@ def replace_activity_parties(org: SandboxOrganization, table: Table, activity_id
         row["activitypartyid"] = str(uuid.uuid4())
         row["activityid"] = activity
         org.put_row("activityparty", row)
-
-
-async def put_activity_parties(ctx: RequestContext, table: Table, row_id: str) -> Response:
-    """`PUT <activities>(<id>)/<activity>_activity_parties` with `{"value": [...]}`: replace the parties (204)."""
-    navigation = parties_navigation(table)
-    activity = ctx.dataset.get_or_404(table, row_id)
-    ctx.dataset.require_write(table, activity)
-    body = await ctx.json_body()
-    parties = check_parties(ctx.dataset, body.get("value"), str(navigation))
-    replace_activity_parties(ctx.org, table, row_id, parties)
-    return Response(status_code=204)

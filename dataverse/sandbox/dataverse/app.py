@@ -18,11 +18,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from dataverse.sandbox.dataverse import (
+    action_routes,
+    batch_routes,
     crm_routes,
+    csdl,
     metadata_routes,
     navigation_routes,
     path_routes,
     record_routes,
+    ref_routes,
     write_routes,
 )
 from dataverse.sandbox.dataverse.context import (
@@ -32,8 +36,10 @@ from dataverse.sandbox.dataverse.context import (
     error_response,
     json_response,
 )
-from dataverse.sandbox.dataverse.identity_routes import sandbox_token_verifier, who_am_i
-from dataverse.sandbox.dataverse.model import SandboxError, Unauthenticated
+from dataverse.sandbox.dataverse.identity_routes import sandbox_token_verifier
+from dataverse.sandbox.dataverse.model import SandboxError, Table, Unauthenticated
+from dataverse.sandbox.dataverse.operation_catalog import bound_operation, unbound_operation
+from dataverse.sandbox.dataverse.operations import NAMESPACE
 from dataverse.sandbox.dataverse.search_routes import create_search_routes
 from dataverse.sandbox.dataverse.security import SecuredDataset, caller_for
 from dataverse.sandbox.dataverse.state import SandboxOrganization
@@ -44,7 +50,6 @@ __all__ = ["create_sandbox_dataverse_app", "sandbox_token_verifier"]
 logger = logging.getLogger(__name__)
 _SEGMENT = re.compile(r"^([A-Za-z_$][\w.$]*)(?:\((.*)\))?$", re.S)
 NOT_MEMBER = "0x80072560"
-FUNCTIONS = frozenset({"WhoAmI"})
 
 
 def _not_found_segment(segment: str) -> SandboxError:
@@ -156,26 +161,37 @@ async def _dispatch(ctx: RequestContext, method: str, path: str) -> Response:
     segments = _split_path(path)
     if not segments:
         raise _not_found_segment("")
+    if segments == ["$metadata"]:
+        if method != "GET":
+            raise action_routes.no_http_resource(ctx)
+        return csdl.get_metadata_document(ctx)
+    if segments == ["$batch"]:
+        if method != "POST":
+            raise action_routes.no_http_resource(ctx)
+        return await batch_routes.run_batch(ctx, _dispatch)
     match = _SEGMENT.match(segments[0])
     if match is None:
         raise _not_found_segment(segments[0])
     name, key = match.group(1), match.group(2)
-    if name == "WhoAmI" and method == "GET" and len(segments) == 1:
-        return who_am_i(ctx)
-    if name in FUNCTIONS and method != "GET":  # a function called with the wrong verb (web-api-client-errors.md)
-        raise SandboxError(404, "", f"No HTTP resource was found that matches the request URI '{ctx.api_url}/{path}'.")
+    operation = unbound_operation(name)  # functions answer 404 to any verb but GET, actions to any but POST
+    if operation is not None and len(segments) == 1:
+        return await action_routes.invoke(ctx, method, operation, key)
     if name == "EntityDefinitions":
         if method != "GET":
             raise SandboxError(405, "0x80060888", "The sandbox serves metadata read-only.")
         return metadata_routes.get_metadata(ctx, key, segments[1:])
-    function_response = crm_routes.route_function(ctx, method, name, key, segments)
-    if function_response is not None:
-        return function_response
     try:
         table = ctx.dataset.table_by_entity_set(name)
     except KeyError:
         raise _not_found_segment(name) from None
     rest = segments[1:]
+    if rest and rest[0].startswith(f"{NAMESPACE}."):
+        return await _bound_operation(ctx, method, table, key, rest)
+    if rest and rest[-1] == "$ref" and method != "GET" and key is not None:
+        return await ref_routes.handle_ref(ctx, method, table, key, rest)
+    if rest and len(rest) == 1 and bound_operation(rest[0].split("(", 1)[0], table.logical_name,
+                                                    collection=key is None) is not None:
+        raise action_routes.unresolved_parameters()
     feature_response = await crm_routes.route_table(ctx, method, table, key, rest, path)
     if feature_response is not None:
         return feature_response
@@ -198,3 +214,19 @@ async def _dispatch(ctx: RequestContext, method: str, path: str) -> Response:
     if method == "DELETE":
         return await write_routes.delete_record(ctx, table, key)
     raise SandboxError(405, "0x80060888", f"The HTTP method {method} is not allowed on a single record.")
+
+
+async def _bound_operation(ctx: RequestContext, method: str, table: Table, key: str | None,
+                           rest: list[str]) -> Response:
+    """`{set}({id})/Microsoft.Dynamics.CRM.<Name>` or `{set}/Microsoft.Dynamics.CRM.<Name>`."""
+    if len(rest) != 1:
+        raise _not_found_segment(rest[1])
+    match = _SEGMENT.match(rest[0])
+    name = match.group(1).removeprefix(f"{NAMESPACE}.") if match else ""
+    operation = bound_operation(name, table.logical_name, collection=key is None)
+    if match is None or operation is None:
+        raise _not_found_segment(rest[0])
+    row = None
+    if key is not None:
+        row = ctx.dataset.get_or_404(table, record_routes.resolve_key(ctx, table, key))
+    return await action_routes.invoke(ctx, method, operation, match.group(2), table=table, row=row)

@@ -14,7 +14,8 @@ What is recorded follows PD `auditing/configure.md` and `retrieve-audit-data.md`
   the changed columns only). As Dataverse turns an Update that changes the owner or the state into Assign and
   SetState, those changes get their own rows: 13 Assign (ownerid) and 4 Activate / 5 Deactivate (tables whose
   states are Active/Inactive) or 41 Set State (statecode and statuscode). A write path that knows its message
-  (WinOpportunity is 44 Win) passes `action=` to put_row and gets one row with that action for all its changes;
+  (WinOpportunity is 44 Win, LoseOpportunity 45 Lose, QualifyLead 24 Qualify on the lead) passes `audit_action=` to
+  put_row (through writes) and gets one row with that action for all its changes;
 - operation 1 Create, 2 Update, 3 Delete; one transactionid per stored row; attributemask = the changed columns'
   ColumnNumber values.
 Each row's `createdon` is unique and increasing (a microsecond apart where the clock repeats itself), so ordering the
@@ -34,7 +35,7 @@ from typing import Any, Protocol
 from dataverse.sandbox.dataverse.metadata import column_number
 from dataverse.sandbox.dataverse.model import LookupValue, Row, Table
 
-CREATE, UPDATE, DELETE, ACTIVATE, DEACTIVATE, ASSIGN, SET_STATE, WIN, LOSE = 1, 2, 3, 4, 5, 13, 41, 44, 45
+CREATE, UPDATE, DELETE, ACTIVATE, DEACTIVATE, ASSIGN, QUALIFY, SET_STATE, WIN, LOSE = 1, 2, 3, 4, 5, 13, 24, 41, 44, 45
 OPERATIONS = {CREATE: 1, DELETE: 3}  # every other action is an Update operation
 _ACTING_USER: ContextVar[str | None] = ContextVar("sandbox_dataverse_acting_user", default=None)
 _SEED_NAMESPACE = uuid.UUID("2f7d7c55-0d9e-4d5c-9a4b-5d1e0a7b0a11")
@@ -164,7 +165,8 @@ class AuditLog:
         return entry
 
     def checkpoint(self) -> int:
-        """A mark to `rollback` to (deep_insert.rollback_on_error: a failed transaction leaves no audit behind)."""
+        """A mark to `rollback` to (SandboxOrganization.snapshot, for transactions: a rolled-back deep insert, action or
+        `$batch` change set leaves no audit behind)."""
         return len(self._entries)
 
     def rollback(self, mark: int) -> None:

@@ -9,7 +9,9 @@
 - `GET audits?...` (needs prvReadAuditSummary): the ordinary query, with `@Microsoft.Dynamics.CRM.totalrecordcount`
   -1 and `totalrecordcountlimitexceeded` false before `value`, lookups without associatednavigationproperty, and
   `$expand` of userid/callinguserid answering null, as documented.
-Parameters may be given as @aliases (as documented) or inline. Target is `{'@odata.id':'<set>(<id>)'}` (relative or
+The three functions are served from the operation catalog (`OPERATIONS` below), which parses their parameters and
+declares them in the CSDL `$metadata`; any verb but GET answers 404. Parameters may be given as @aliases (as
+documented) or inline. Target is `{'@odata.id':'<set>(<id>)'}` (relative or
 absolute) or `{"@odata.type":"Microsoft.Dynamics.CRM.<table>","<primary id>":"<id>"}`. PagingInfo's PagingCookie is
 the `PagingCookie` of the page before (opaque: `<cookie page="N"><auditid last=.. first=.. /></cookie>` here).
 """
@@ -26,6 +28,7 @@ from dataverse.sandbox.dataverse.audit_details import attribute_audit_detail
 from dataverse.sandbox.dataverse.context import RequestContext, json_response
 from dataverse.sandbox.dataverse.formatting import ASSOCIATED_NAVIGATION, FORMATTED
 from dataverse.sandbox.dataverse.model import SandboxError, Table
+from dataverse.sandbox.dataverse.operations import ComplexResult, Operation, OperationCall, OperationResult, Parameter
 from dataverse.sandbox.dataverse.privileges import READ_AUDIT_SUMMARY, READ_RECORD_AUDIT_HISTORY
 from dataverse.sandbox.dataverse.security import not_found
 
@@ -35,62 +38,22 @@ _REFERENCE = re.compile(r"(?:.*/)?([A-Za-z_]\w*)\(\{?([0-9a-fA-F-]{36})\}?\)$")
 _COOKIE_LAST = re.compile(r'<auditid\s+last="\{?([0-9a-fA-F-]{36})\}?"')
 
 
-def _split_parameters(text: str) -> dict[str, str]:
-    """`Target=@target,PagingInfo={...}` -> {"Target": "@target", "PagingInfo": "{...}"}, commas inside quotes,
-    braces and brackets kept."""
-    parts, depth, quote, current = [], 0, "", ""
-    for char in text:
-        if quote:
-            quote = "" if char == quote else quote
-        elif char in "'\"":
-            quote = char
-        elif char in "{[(":
-            depth += 1
-        elif char in "}])":
-            depth -= 1
-        if char == "," and depth == 0 and not quote:
-            parts.append(current)
-            current = ""
-        else:
-            current += char
-    parts.append(current)
-    found: dict[str, str] = {}
-    for part in filter(None, (part.strip() for part in parts)):
-        name, sep, value = part.partition("=")
-        if not sep:
-            raise SandboxError(400, BAD_ARGUMENT, f"The function parameter '{part}' is not of the form Name=value.")
-        found[name.strip()] = value.strip()
-    return found
-
-
-def _parameter(ctx: RequestContext, parameters: dict[str, str], name: str, *, required: bool) -> str | None:
-    value = parameters.get(name)
-    if value is None:
-        if required:
-            raise SandboxError(400, BAD_ARGUMENT, f"Required parameter '{name}' is missing.")
-        return None
-    if value.startswith("@"):
-        resolved = ctx.param(value)
-        if resolved is None:
-            raise SandboxError(400, BAD_ARGUMENT, f"The parameter alias '{value}' of '{name}' has no value in the "
-                                                  "query string.")
-        return resolved
-    return value
-
-
-def _json_object(text: str, name: str) -> dict[str, Any]:
-    for candidate in (text, text.replace("'", '"')):
-        try:
-            value = json.loads(candidate)
-        except ValueError:
-            continue
-        if isinstance(value, dict):
-            return value
+def _json_object(value: Any, name: str) -> dict[str, Any]:
+    """A parameter that must be an object (already parsed by action_routes; a JSON string is parsed here)."""
+    if isinstance(value, str):
+        for candidate in (value, value.replace("'", '"')):
+            try:
+                value = json.loads(candidate)
+            except ValueError:
+                continue
+            break
+    if isinstance(value, dict):
+        return value
     raise SandboxError(400, BAD_ARGUMENT, f"The value of the parameter '{name}' is not a valid JSON object.")
 
 
-def _target(ctx: RequestContext, text: str) -> tuple[Table, str]:
-    target = _json_object(text, "Target")
+def _target(ctx: RequestContext, value: Any) -> tuple[Table, str]:
+    target = _json_object(value, "Target")
     reference = target.get("@odata.id")
     if isinstance(reference, str):
         match = _REFERENCE.match(reference.strip())
@@ -116,9 +79,8 @@ def _target(ctx: RequestContext, text: str) -> tuple[Table, str]:
     return table, row_id
 
 
-def _paging(ctx: RequestContext, parameters: dict[str, str]) -> dict[str, Any]:
-    text = _parameter(ctx, parameters, "PagingInfo", required=False)
-    paging = _json_object(text, "PagingInfo") if text else {}
+def _paging(value: Any) -> dict[str, Any]:
+    paging = _json_object(value, "PagingInfo") if value is not None else {}
     for name in ("PageNumber", "Count"):
         value = paging.get(name)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
@@ -126,12 +88,12 @@ def _paging(ctx: RequestContext, parameters: dict[str, str]) -> dict[str, Any]:
     return paging
 
 
-def _history_response(ctx: RequestContext, function: str, table: Table, row_id: str,
-                      parameters: dict[str, str], attribute: str | None = None) -> Response:
+def _history(ctx: RequestContext, function: str, table: Table, row_id: str, paging_info: Any,
+             attribute: str | None = None) -> ComplexResult:
     ctx.org.privileges.require(ctx.dataset.caller.user_id, READ_RECORD_AUDIT_HISTORY)
     if ctx.org.get_row(table.logical_name, row_id) is not None:
         ctx.dataset.get_or_404(table, row_id)  # an existing record must be one the caller can read
-    paging = _paging(ctx, parameters)
+    paging = _paging(paging_info)
     entries = ctx.org.audit.history(table.logical_name, row_id)
     if attribute is not None:
         entries = [entry for entry in entries if attribute in entry.old or attribute in entry.new]
@@ -154,8 +116,7 @@ def _history_response(ctx: RequestContext, function: str, table: Table, row_id: 
         "TotalRecordCount": len(entries) if paging.get("ReturnTotalRecordCount") is True else -1,
         "AuditDetails": [attribute_audit_detail(ctx, table, entry, only=attribute) for entry in selected],
     }
-    return json_response({"@odata.context": ctx.context_url(f"Microsoft.Dynamics.CRM.{function}Response"),
-                          "AuditDetailCollection": collection}, headers=_applied(ctx))
+    return ComplexResult(f"{function}Response", {"AuditDetailCollection": collection}, _applied(ctx))
 
 
 def _applied(ctx: RequestContext) -> dict[str, str]:
@@ -163,32 +124,32 @@ def _applied(ctx: RequestContext) -> dict[str, str]:
     return {"Preference-Applied": applied} if applied else {}
 
 
-def retrieve_record_change_history(ctx: RequestContext, key: str | None) -> Response:
-    parameters = _split_parameters(key or "")
-    table, row_id = _target(ctx, str(_parameter(ctx, parameters, "Target", required=True)))
-    return _history_response(ctx, "RetrieveRecordChangeHistory", table, row_id, parameters)
+async def retrieve_record_change_history(call: OperationCall) -> OperationResult:
+    table, row_id = _target(call.ctx, call.parameters["Target"])
+    return _history(call.ctx, "RetrieveRecordChangeHistory", table, row_id, call.parameters["PagingInfo"])
 
 
-def retrieve_attribute_change_history(ctx: RequestContext, key: str | None) -> Response:
-    parameters = _split_parameters(key or "")
-    table, row_id = _target(ctx, str(_parameter(ctx, parameters, "Target", required=True)))
-    raw = str(_parameter(ctx, parameters, "AttributeLogicalName", required=True)).strip()
-    attribute = raw[1:-1] if len(raw) > 1 and raw[0] == raw[-1] and raw[0] in "'\"" else raw
+async def retrieve_attribute_change_history(call: OperationCall) -> OperationResult:
+    table, row_id = _target(call.ctx, call.parameters["Target"])
+    attribute = str(call.parameters["AttributeLogicalName"]).strip()
     if attribute not in table.columns:
         raise SandboxError(400, BAD_ARGUMENT, f"'{table.logical_name}' entity doesn't contain attribute with Name = "
                                               f"'{attribute}'.")
-    return _history_response(ctx, "RetrieveAttributeChangeHistory", table, row_id, parameters, attribute)
+    return _history(call.ctx, "RetrieveAttributeChangeHistory", table, row_id, call.parameters["PagingInfo"],
+                    attribute)
 
 
-def retrieve_audit_details(ctx: RequestContext, key: str) -> Response:
-    ctx.org.privileges.require(ctx.dataset.caller.user_id, READ_AUDIT_SUMMARY)
-    audit_id = key.strip().strip("{}").lower()
+async def retrieve_audit_details(call: OperationCall) -> OperationResult:
+    """Bound to an audit record (the dispatcher has read it, so the caller holds prvReadAuditSummary)."""
+    ctx, row = call.ctx, call.row
+    assert row is not None  # a function bound to a record always has its record
+    audit_id = str(row["auditid"])
     entry = ctx.org.audit.entry(audit_id)
     if entry is None:
         raise not_found(ctx.org.table("audit"), audit_id)
     table = ctx.org.table(entry.object.table)
-    return json_response({"@odata.context": ctx.context_url("Microsoft.Dynamics.CRM.RetrieveAuditDetailsResponse"),
-                          "AuditDetail": attribute_audit_detail(ctx, table, entry)}, headers=_applied(ctx))
+    return ComplexResult("RetrieveAuditDetailsResponse", {"AuditDetail": attribute_audit_detail(ctx, table, entry)},
+                         _applied(ctx))
 
 
 async def list_or_get_audits(ctx: RequestContext, table: Table, key: str | None) -> Response:
@@ -223,3 +184,39 @@ def _reshape(ctx: RequestContext, row: dict[str, Any]) -> dict[str, Any]:
         if navigation in out and re.search(rf"\b{navigation}\b", expanded):
             out[navigation] = None  # documented: these expands always answer null
     return out
+
+
+_HISTORY_TYPES: dict[str, tuple[Parameter, ...]] = {
+    "PagingInfo": (Parameter("PageNumber", "Edm.Int32", nullable=False),
+                   Parameter("Count", "Edm.Int32", nullable=False), Parameter("PagingCookie", "Edm.String"),
+                   Parameter("ReturnTotalRecordCount", "Edm.Boolean", nullable=False)),
+    "AuditDetail": (Parameter("AuditRecord", "mscrm.crmbaseentity"),),
+    "AttributeAuditDetail": (Parameter("OldValue", "mscrm.crmbaseentity"), Parameter("NewValue", "mscrm.crmbaseentity"),
+                             Parameter("InvalidNewValueAttributes", "Collection(Edm.String)"),
+                             Parameter("LocLabelLanguageCode", "Edm.Int32", nullable=False)),
+    "AuditDetailCollection": (Parameter("MoreRecords", "Edm.Boolean", nullable=False),
+                              Parameter("PagingCookie", "Edm.String"),
+                              Parameter("TotalRecordCount", "Edm.Int32", nullable=False),
+                              Parameter("AuditDetails", "Collection(mscrm.AuditDetail)")),
+}
+
+
+def _history_response_type(function: str) -> dict[str, tuple[Parameter, ...]]:
+    return {**_HISTORY_TYPES, f"{function}Response": (
+        Parameter("AuditDetailCollection", "mscrm.AuditDetailCollection"),)}
+
+
+_TARGET = Parameter("Target", "mscrm.crmbaseentity", nullable=False)
+_PAGING_INFO = Parameter("PagingInfo", "mscrm.PagingInfo")
+OPERATIONS = (
+    Operation("RetrieveRecordChangeHistory", "Function", retrieve_record_change_history, (_TARGET, _PAGING_INFO),
+              returns="mscrm.RetrieveRecordChangeHistoryResponse",
+              complex_types=_history_response_type("RetrieveRecordChangeHistory")),
+    Operation("RetrieveAttributeChangeHistory", "Function", retrieve_attribute_change_history,
+              (_TARGET, Parameter("AttributeLogicalName", "Edm.String", nullable=False), _PAGING_INFO),
+              returns="mscrm.RetrieveAttributeChangeHistoryResponse",
+              complex_types=_history_response_type("RetrieveAttributeChangeHistory")),
+    Operation("RetrieveAuditDetails", "Function", retrieve_audit_details, returns="mscrm.RetrieveAuditDetailsResponse",
+              bound_to="audit", complex_types={**_HISTORY_TYPES, "RetrieveAuditDetailsResponse": (
+                  Parameter("AuditDetail", "mscrm.AuditDetail"),)}),
+)

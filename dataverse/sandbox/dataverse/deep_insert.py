@@ -11,7 +11,8 @@ It all happens in one transaction: when any part fails nothing is kept (web-api-
 created"). Updates take no deep insert and no collection bind; only activity parties may be replaced as a collection
 (associate-disassociate-entities-using-web-api.md), which write_routes does through activity_parties. An activity's
 `<activity>_activity_parties` array, at any depth, is written as activity_parties writes it (checked, then stored
-through the activity), not as a deep insert of activityparty rows, which Dataverse does not create directly.
+through the activity by `writes.create_row`), not as a deep insert of activityparty rows, which Dataverse does not
+create directly.
 """
 
 from __future__ import annotations
@@ -21,34 +22,25 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from dataverse.sandbox.dataverse.activity_parties import pop_activity_parties, replace_activity_parties
+from dataverse.sandbox.dataverse.activity_parties import pop_activity_parties
 from dataverse.sandbox.dataverse.context import RequestContext
 from dataverse.sandbox.dataverse.model import LookupValue, ManyToOne, OneToMany, Row, SandboxError, Table
 from dataverse.sandbox.dataverse.payload import BAD_REQUEST, values_from_payload
 from dataverse.sandbox.dataverse.security import not_found
 from dataverse.sandbox.dataverse.state import SandboxOrganization
+from dataverse.sandbox.dataverse.transactions import transaction
 
-Insert = Callable[[RequestContext, Table, Row, str | None], Row]
+Insert = Callable[[RequestContext, Table, Row, str | None, list[Row] | None], Row]
 Update = Callable[[RequestContext, Table, Row, Row], Row]
 _BIND_TARGET = re.compile(r"(?:.*/)?([A-Za-z_]\w*)\(([0-9a-fA-F-]{36})\)$")
 
 
 @contextmanager
 def rollback_on_error(org: SandboxOrganization) -> Iterator[None]:
-    """Undo every row, share and audit entry made inside the block if it raises."""
-    rows = {name: dict(table_rows) for name, table_rows in org.rows.items()}
-    shares = {key: set(value) for key, value in org.shares.items()}
-    audited = org.audit.checkpoint()
-    try:
+    """Undo every row, share, N:N link and audit entry made inside the block if it raises (transactions.transaction,
+    as `$batch` change sets and actions use it)."""
+    with transaction(org):
         yield
-    except BaseException:
-        for name, table_rows in rows.items():
-            org.rows[name].clear()
-            org.rows[name].update(table_rows)
-        org.shares.clear()
-        org.shares.update(shares)
-        org.audit.rollback(audited)  # the audit rows went with org.rows; their details go too
-        raise
 
 
 def _single_navigation(table: Table, name: str) -> ManyToOne | None:
@@ -95,10 +87,8 @@ def create_deep(ctx: RequestContext, table: Table, body: dict[str, Any], insert:
     values = values_from_payload(ctx.dataset, table, plain, creating=True)
     values.update(linked)
     values.update(extra or {})
-    row = insert(ctx, table, values, row_id)
+    row = insert(ctx, table, values, row_id, parties)  # the activity's parties are stored with it
     parent = LookupValue(table.logical_name, str(row[table.primary_id]))
-    if parties is not None:
-        replace_activity_parties(ctx.org, table, parent.id, parties)
     for rel, items in children:
         child_table = ctx.org.table(rel.referencing_entity)
         for item in items:

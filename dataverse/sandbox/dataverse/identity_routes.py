@@ -1,27 +1,14 @@
-"""Who the caller is: `GET /WhoAmI` (UserId, BusinessUnitId, OrganizationId), and the bearer-token check that maps an
-Entra object id to the caller's systemuser. `systemusers(<id>)`, `usersettingscollection(<id>)` and `businessunits`
-are ordinary entity sets served by record_routes."""
+"""Who the caller is: the bearer-token check that maps an Entra object id to the caller's systemuser. `GET /WhoAmI`
+is a function of the operation catalog (`function_operations`); `systemusers(<id>)`, `usersettingscollection(<id>)`
+and `businessunits` are ordinary entity sets served by record_routes."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 import jwt
-from starlette.responses import Response
 
-from dataverse.sandbox.dataverse.context import RequestContext, json_response
 from dataverse.sandbox.identity import process_signing_key
-
-
-def who_am_i(ctx: RequestContext) -> Response:
-    user = ctx.org.get_row("systemuser", ctx.dataset.caller.user_id) or {}
-    business_unit = user.get("businessunitid")
-    return json_response({
-        "@odata.context": ctx.context_url("Microsoft.Dynamics.CRM.WhoAmIResponse"),
-        "BusinessUnitId": business_unit.id if business_unit is not None else ctx.org.business_unit_id,
-        "UserId": ctx.dataset.caller.user_id,
-        "OrganizationId": ctx.org.organization_id,
-    })
 
 
 def sandbox_token_verifier(audience: str) -> Callable[[str], str]:

@@ -1,12 +1,13 @@
 """Schema objects as Dataverse metadata JSON: EntityMetadata, the typed AttributeMetadata (with OptionSet for choices),
-OneToManyRelationshipMetadata, and Label objects (LocalizedLabels + UserLocalizedLabel), with stable MetadataIds."""
+OneToManyRelationshipMetadata, ManyToManyRelationshipMetadata, and Label objects (LocalizedLabels +
+UserLocalizedLabel), with stable MetadataIds."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
-from dataverse.sandbox.dataverse.model import Column, ManyToOne, OneToMany, Table
+from dataverse.sandbox.dataverse.model import Column, ManyToMany, ManyToOne, OneToMany, Table
 
 _NAMESPACE = uuid.UUID("0b9a6f2e-6d1c-4f35-9a55-5a4db0c0f001")
 ATTRIBUTE_TYPES = {
@@ -22,7 +23,7 @@ OBJECT_TYPE_CODES = {"account": 1, "contact": 2, "opportunity": 3, "lead": 4, "b
                      "team": 9, "usersettings": 150, "appointment": 4201, "task": 4212, "phonecall": 4210,
                      "email": 4202, "activitypointer": 4200, "activityparty": 135, "annotation": 5,
                      "savedquery": 1039, "userquery": 4230, "audit": 4567, "organization": 1019,
-                     "role": 1036}
+                     "role": 1036, "opportunityclose": 4208, "competitor": 123, "list": 4300}
 NOTE_TABLES = frozenset({"account", "contact", "opportunity", "lead"})
 
 
@@ -182,4 +183,27 @@ def _relationship(schema_name: str, referenced_entity: str, referenced_attribute
         "ReferencingEntityNavigationPropertyName": referencing_navigation,
         "IsHierarchical": referenced_entity == referencing_entity,
         "CascadeConfiguration": _cascade(delete),
+    }
+
+
+def many_to_many_metadata(rel: ManyToMany) -> dict[str, Any]:
+    """ManyToManyRelationshipMetadata: the same object whichever end it is read from."""
+    menu = {"Behavior": "DoNotDisplay", "Group": "Details", "Label": label("", rel.schema_name, "menu"),
+            "Order": None}
+    return {
+        "MetadataId": metadata_id("relationship", rel.schema_name),
+        "SchemaName": rel.schema_name,
+        "RelationshipType": "ManyToManyRelationship",
+        "IsCustomRelationship": False,
+        "IsCustomizable": _managed(False, "iscustomizable"),
+        "IsValidForAdvancedFind": True,
+        "IntersectEntityName": rel.intersect_entity,
+        "Entity1LogicalName": rel.entity1,
+        "Entity1IntersectAttribute": rel.entity1_attribute,
+        "Entity1NavigationPropertyName": rel.entity1_navigation,
+        "Entity1AssociatedMenuConfiguration": menu,
+        "Entity2LogicalName": rel.entity2,
+        "Entity2IntersectAttribute": rel.entity2_attribute,
+        "Entity2NavigationPropertyName": rel.entity2_navigation,
+        "Entity2AssociatedMenuConfiguration": dict(menu),
     }

@@ -1,7 +1,8 @@
 """Metadata over HTTP: `EntityDefinitions` (with `$select`/`$filter`/`$expand`; `$orderby` and paging are refused as
 Dataverse refuses them), `EntityDefinitions(LogicalName='x')` or `(<MetadataId>)`, and under it `/Attributes` (also
 `Attributes(LogicalName='y')` and typed casts such as `/Attributes/Microsoft.Dynamics.CRM.PicklistAttributeMetadata`
-with `$expand=OptionSet,GlobalOptionSet`), `/ManyToOneRelationships` and `/OneToManyRelationships`."""
+with `$expand=OptionSet,GlobalOptionSet`), `/ManyToOneRelationships`, `/OneToManyRelationships` and
+`/ManyToManyRelationships`."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from dataverse.sandbox.dataverse.metadata import (
     ATTRIBUTE_TYPES,
     attribute_metadata,
     entity_metadata,
+    many_to_many_metadata,
     many_to_one_metadata,
     metadata_id,
     one_to_many_metadata,
@@ -27,6 +29,7 @@ BAD_QUERY = "0x80060888"
 CASTS_WITH_OPTIONS = {"PicklistAttributeMetadata", "StateAttributeMetadata", "StatusAttributeMetadata",
                       "BooleanAttributeMetadata", "MultiSelectPicklistAttributeMetadata"}
 _KEY = re.compile(r"LogicalName='([^']*)'")
+RELATIONSHIP_SEGMENTS = ("ManyToOneRelationships", "OneToManyRelationships", "ManyToManyRelationships")
 
 
 def _options(ctx: RequestContext, allowed: tuple[str, ...]) -> dict[str, str]:
@@ -103,13 +106,19 @@ def get_metadata(ctx: RequestContext, key: str | None, rest: list[str]) -> Respo
         return json_response({"@odata.context": context, **body})
     segment = rest[0]
     base = f"EntityDefinitions('{table.logical_name}')"
-    if segment in ("ManyToOneRelationships", "OneToManyRelationships") and len(rest) == 1:
+    if segment in RELATIONSHIP_SEGMENTS and len(rest) == 1:
         options = _options(ctx, ("$select", "$filter"))
         items = _relationships(ctx, table, segment)
-        sample = items[0] if items else many_to_one_metadata(ctx.org.tables, ctx.org.tables["account"],
-                                                             ctx.org.tables["account"].many_to_one[0])
-        select = _parse_select(options.get("$select"), sample, "OneToManyRelationshipMetadata")
-        items = _filtered(items, options.get("$filter"), sample, "OneToManyRelationshipMetadata")
+        if segment == "ManyToManyRelationships":
+            type_name = "ManyToManyRelationshipMetadata"
+            opportunity = ctx.org.tables["opportunity"]
+            sample = items[0] if items else many_to_many_metadata(opportunity.many_to_many[0])
+        else:
+            type_name = "OneToManyRelationshipMetadata"
+            sample = items[0] if items else many_to_one_metadata(ctx.org.tables, ctx.org.tables["account"],
+                                                                 ctx.org.tables["account"].many_to_one[0])
+        select = _parse_select(options.get("$select"), sample, type_name)
+        items = _filtered(items, options.get("$filter"), sample, type_name)
         return json_response({"@odata.context": _context(ctx, f"{base}/{segment}", select),
                               "value": [_project(item, select) for item in items]})
     attribute = re.fullmatch(r"Attributes(?:\((.*)\))?", segment)
@@ -121,6 +130,8 @@ def get_metadata(ctx: RequestContext, key: str | None, rest: list[str]) -> Respo
 def _relationships(ctx: RequestContext, table: Table, segment: str) -> list[dict[str, Any]]:
     if segment == "ManyToOneRelationships":
         return [many_to_one_metadata(ctx.org.tables, table, rel) for rel in table.many_to_one]
+    if segment == "ManyToManyRelationships":
+        return [many_to_many_metadata(rel) for rel in table.many_to_many]
     return [one_to_many_metadata(ctx.org.tables, table, rel) for rel in table.one_to_many]
 
 
@@ -128,7 +139,7 @@ def _entity_expands(ctx: RequestContext, table: Table, text: str | None) -> dict
     out: dict[str, Any] = {}
     for part in filter(None, (p.strip() for p in re.split(r",(?![^(]*\))", text or ""))):
         match = re.fullmatch(r"(\w+)(?:\(\$select=([^)]*)\))?", part)
-        if match is None or match.group(1) not in ("Attributes", "ManyToOneRelationships", "OneToManyRelationships"):
+        if match is None or match.group(1) not in ("Attributes", *RELATIONSHIP_SEGMENTS):
             raise SandboxError(400, BAD_QUERY, f"Could not find a property named '{part.split('(')[0]}' on type "
                                                "'Microsoft.Dynamics.CRM.EntityMetadata'.")
         name = match.group(1)

@@ -106,6 +106,36 @@ class OneToMany:
 
 
 @dataclass(frozen=True)
+class ManyToMany:
+    """A many-to-many relationship through an intersect table, as ManyToManyRelationshipMetadata describes it.
+
+    `entity1_navigation` is the collection-valued navigation property on entity 1 (leading to entity 2 rows), and
+    `entity2_navigation` the one on entity 2; system relationships use the schema name for both.
+    """
+
+    schema_name: str
+    intersect_entity: str
+    entity1: str
+    entity1_attribute: str
+    entity1_navigation: str
+    entity2: str
+    entity2_attribute: str
+    entity2_navigation: str
+
+    def navigation_from(self, logical_name: str) -> str | None:
+        """The navigation property a `logical_name` record uses for this relationship (None if not an end of it)."""
+        if logical_name == self.entity1:
+            return self.entity1_navigation
+        if logical_name == self.entity2:
+            return self.entity2_navigation
+        return None
+
+    def other_end(self, logical_name: str) -> str:
+        """The logical name of the table at the other end from `logical_name`."""
+        return self.entity2 if logical_name == self.entity1 else self.entity1
+
+
+@dataclass(frozen=True)
 class Table:
     logical_name: str
     entity_set: str
@@ -116,6 +146,7 @@ class Table:
     columns: dict[str, Column]
     many_to_one: tuple[ManyToOne, ...] = ()
     one_to_many: tuple[OneToMany, ...] = ()
+    many_to_many: tuple[ManyToMany, ...] = ()
     is_activity: bool = False  # activity tables also appear in activitypointer
     ownership: Literal["UserOwned", "OrganizationOwned", "None"] = "UserOwned"
     audit_enabled: bool = False  # EntityDefinitions.IsAuditEnabled

@@ -8,6 +8,9 @@
   (retrieve-entity-using-web-api.md, "Retrieve navigation property values"); 204 when the lookup is empty.
 - `GET accounts/$count` and `GET accounts(<id>)/Account_Tasks/$count`: a bare number, at most 5,000, `text/plain`,
   preceded by the UTF-8 byte order mark retrieve-entity-using-web-api.md shows (webapi/query/count-rows.md).
+- A many-to-many navigation reads the same way as a one-to-many one: `GET opportunities(<id>)/
+  opportunitycompetitors_association?$select=name` -> `#competitors(name)`, the records linked through the intersect
+  table (crm-work section 5, `GET systemusers(<id>)/systemuserroles_association?$select=name`), and `/$count`.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from dataverse.sandbox.dataverse.context import RequestContext, json_response
-from dataverse.sandbox.dataverse.model import LookupValue, OneToMany, Row, SandboxError, Table
+from dataverse.sandbox.dataverse.model import LookupValue, ManyToMany, OneToMany, Row, SandboxError, Table
 from dataverse.sandbox.dataverse.odata_query import BAD_QUERY, check_option_names
 from dataverse.sandbox.dataverse.record_routes import MAX_COUNT, entity_body, list_records, resolve_key, single_options
 
@@ -26,10 +29,21 @@ def collection_navigation(table: Table, name: str) -> OneToMany | None:
     return next((rel for rel in table.one_to_many if rel.navigation_property == name), None)
 
 
+def many_to_many_navigation(table: Table, name: str) -> ManyToMany | None:
+    return next((rel for rel in table.many_to_many if rel.navigation_from(table.logical_name) == name), None)
+
+
 def _children(ctx: RequestContext, table: Table, row: Row, rel: OneToMany) -> list[Row]:
     parent = LookupValue(table.logical_name, str(row[table.primary_id]))
     return [child for child in ctx.dataset.rows(rel.referencing_entity)
             if child.get(rel.referencing_attribute) == parent]
+
+
+def _linked(ctx: RequestContext, table: Table, row: Row, rel: ManyToMany) -> tuple[Table, list[Row]]:
+    """The records at the other end of `rel` linked to `row` that the caller can read."""
+    other = ctx.org.table(rel.other_end(table.logical_name))
+    ids = set(ctx.org.linked_ids(rel, table.logical_name, str(row[table.primary_id])))
+    return other, [linked for linked in ctx.dataset.rows(other.logical_name) if linked[other.primary_id] in ids]
 
 
 def count_response(ctx: RequestContext, table: Table, rows: list[Row]) -> Response:
@@ -56,17 +70,21 @@ async def get_navigation(ctx: RequestContext, table: Table, key: str, rest: list
     """A GET below a record's navigation property, or None when `rest[0]` is no navigation property."""
     single = next((rel for rel in table.many_to_one if rel.navigation_property == rest[0]), None)
     collection = collection_navigation(table, rest[0])
-    if single is None and collection is None:
+    linked = many_to_many_navigation(table, rest[0])
+    if single is None and collection is None and linked is None:
         return None
     row = ctx.dataset.get_or_404(table, resolve_key(ctx, table, key))
-    if collection is not None:
-        child_table = ctx.org.table(collection.referencing_entity)
-        children = _children(ctx, table, row, collection)
+    if collection is not None or linked is not None:
+        if collection is not None:
+            child_table, children = ctx.org.table(collection.referencing_entity), _children(ctx, table, row, collection)
+        else:
+            assert linked is not None
+            child_table, children = _linked(ctx, table, row, linked)
         if rest[1:] == ["$count"]:
             return count_response(ctx, child_table, children)
         if len(rest) > 1:
             raise SandboxError(404, "0x8006088a", f"Resource not found for the segment '{rest[1]}'.")
-        path = f"{table.entity_set}({row[table.primary_id]})/{collection.navigation_property}"
+        path = f"{table.entity_set}({row[table.primary_id]})/{rest[0]}"
         return await list_records(ctx, child_table, rows=children, path=path)
     assert single is not None
     if len(rest) > 1:

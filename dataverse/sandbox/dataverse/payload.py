@@ -9,12 +9,14 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from dataverse.sandbox.dataverse.model import Column, LookupValue, ManyToOne, Row, SandboxError, Table
+from dataverse.sandbox.dataverse.privileges import entity_schema_name
 from dataverse.sandbox.dataverse.security import SecuredDataset, not_found
 
 BAD_REQUEST = "0x80060888"
 INVALID_ARGUMENT = "0x80040203"
 OUT_OF_RANGE = "0x8004431a"
 TOO_LONG = "0x80044331"
+INVALID_STATE_STATUS = "0x80048408"  # InvalidStateCodeStatusCode
 ENTITY_REFERENCE = "0x80048d19"
 _BIND_TARGET = re.compile(r"(?:.*/)?([A-Za-z_]\w*)\(([0-9a-fA-F-]{36})\)$")
 _EDM = {"String": "Edm.String", "Memo": "Edm.String", "Integer": "Edm.Int32", "BigInt": "Edm.Int64",
@@ -24,15 +26,21 @@ _EDM = {"String": "Edm.String", "Memo": "Edm.String", "Integer": "Edm.Int32", "B
 NOT_REQUIRED_ON_CREATE = {"ownerid", "statecode"}
 
 
+def odata_payload_error(entity_set: str, detail: str) -> SandboxError:
+    """400 0x80048d19: how Dataverse wraps an ODataException raised while reading a request body."""
+    return SandboxError(400, ENTITY_REFERENCE,
+                        f"Error identified in Payload provided by the user for Entity :'{entity_set}'  ---->  "
+                        f"InnerException : Microsoft.OData.ODataException: {detail}")
+
+
 def _undeclared(table: Table, name: str) -> SandboxError:
     """A `<name>@odata.bind` whose name is no navigation property, e.g. a lookup's logical name (SupportArticles-docs
     web-api-client-errors.md, "Error identified in Payload provided by the user for Entity")."""
-    return SandboxError(400, ENTITY_REFERENCE,
-                        f"Error identified in Payload provided by the user for Entity :'{table.entity_set}'  ---->  "
-                        f"InnerException : Microsoft.OData.ODataException: An undeclared property '{name}' which only "
-                        "has property annotations in the payload but no property value was found in the payload. In "
-                        "OData, only declared navigation properties and declared named streams can be represented as "
-                        "properties without values.")
+    return odata_payload_error(table.entity_set,
+                               f"An undeclared property '{name}' which only has property annotations in the payload "
+                               "but no property value was found in the payload. In OData, only declared navigation "
+                               "properties and declared named streams can be represented as properties without "
+                               "values.")
 
 
 def _unknown(table: Table, name: str) -> SandboxError:
@@ -180,9 +188,9 @@ def settle_state(table: Table, row: Row) -> None:
     valid = [option.value for option in status_column.options if option.state == row["statecode"]]
     if row.get("statuscode") is None or (row["statuscode"] not in valid and valid):
         if row.get("statuscode") is not None and row["statuscode"] not in valid:
-            raise SandboxError(400, OUT_OF_RANGE,
+            raise SandboxError(400, INVALID_STATE_STATUS,
                                f"{row['statuscode']} is not a valid status code for state code "
-                               f"{table.display_name}State.{state_column.option_label(row['statecode'])} on "
+                               f"{entity_schema_name(table)}State.{state_column.option_label(row['statecode'])} on "
                                f"{table.logical_name} with Id {row.get(table.primary_id)}.")
         row["statuscode"] = valid[0] if valid else None
 

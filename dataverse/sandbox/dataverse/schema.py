@@ -1,7 +1,8 @@
-"""The sample CRM schema of the sandbox Dataverse: the sales tables and the activities (here), the timeline tables
-(schema_timeline), the system tables (schema_system) and the security role and the account/contact columns Microsoft's
-documented examples use (schema_documented) as `model.Table`, with their choice options, lookups, auditing flags and
-the ManyToOne/OneToMany relationships (navigation property names and cascade behaviour) Dataverse gives them.
+"""The sample CRM schema of the sandbox Dataverse: the core sales tables and the activities (here), the CRM work's
+sales tables (schema_sales), the timeline tables (schema_timeline), the system tables (schema_system) and the security
+role and the account/contact columns Microsoft's documented examples use (schema_documented) as `model.Table`, with
+their choice options, lookups, auditing flags and the ManyToOne/OneToMany/ManyToMany relationships (navigation
+property names and cascade behaviour) Dataverse gives them.
 
 `build_schema()` returns the tables keyed by logical name; it is pure and cheap, so each organisation builds its own.
 """
@@ -29,13 +30,15 @@ from dataverse.sandbox.dataverse.schema_columns import (
 )
 from dataverse.sandbox.dataverse.schema_documented import account_columns, contact_columns, documented_tables
 from dataverse.sandbox.dataverse.schema_relationships import REGARDING_TARGETS, list_relationships
+from dataverse.sandbox.dataverse.schema_sales import MANY_TO_MANY, lead_link_columns, sales_relationships, sales_tables
 from dataverse.sandbox.dataverse.schema_system import system_relationships, system_tables
 from dataverse.sandbox.dataverse.schema_timeline import timeline_relationships, timeline_tables
 
-ACTIVITY_TABLES = ("appointment", "task", "phonecall", "email")
+ACTIVITY_TABLES = ("appointment", "task", "phonecall", "email", "opportunityclose")
 # EntityDefinitions.IsAuditEnabled: the tables whose changes are recorded (when the organisation audits at all).
 AUDITED_TABLES = frozenset({"account", "contact", "opportunity", "lead", "appointment", "task", "phonecall", "email",
-                            "annotation", "systemuser", "team", "businessunit", "userquery"})
+                            "opportunityclose", "competitor", "list", "annotation", "systemuser", "team",
+                            "businessunit", "userquery"})
 
 INDUSTRY_OPTIONS = (
     Option(1, "Accounting"),
@@ -103,6 +106,7 @@ def _tables() -> list[Table]:
             status((Option(1, "Active", 0), Option(2, "Inactive", 1))),
             *owned_columns(),
             *account_columns(),  # added after the others, so they number after them (AttributeMetadata.ColumnNumber)
+            *lead_link_columns(),  # QualifyLead's back-link, numbered after those
         ),
     )
     contact = Table(
@@ -126,6 +130,7 @@ def _tables() -> list[Table]:
             status((Option(1, "Active", 0), Option(2, "Inactive", 1))),
             *owned_columns(),
             *contact_columns(),  # added after the others, so they number after them (AttributeMetadata.ColumnNumber)
+            *lead_link_columns(),  # QualifyLead's back-link, numbered after those
         ),
     )
     opportunity = Table(
@@ -150,6 +155,7 @@ def _tables() -> list[Table]:
             status((Option(1, "In Progress", 0), Option(2, "On Hold", 0), Option(3, "Won", 1),
                     Option(4, "Canceled", 2), Option(5, "Out-Sold", 2))),
             *owned_columns(),
+            *lead_link_columns(),  # QualifyLead's back-link, after the others (AttributeMetadata.ColumnNumber)
         ),
     )
     lead = Table(
@@ -176,6 +182,9 @@ def _tables() -> list[Table]:
             status((Option(1, "New", 0), Option(2, "Contacted", 0), Option(3, "Qualified", 1), Option(4, "Lost", 2),
                     Option(5, "Cannot Contact", 2), Option(6, "No Longer Interested", 2), Option(7, "Canceled", 2))),
             *owned_columns(),
+            # what QualifyLead sets, after the others (AttributeMetadata.ColumnNumber)
+            lookup("parentcontactid", "Contact", ("contact",)),
+            lookup("qualifyingopportunityid", "Qualifying Opportunity", ("opportunity",)),
         ),
     )
     appointment = Table(
@@ -291,7 +300,8 @@ def _tables() -> list[Table]:
         ownership="OrganizationOwned",
     )
     return [account, contact, opportunity, lead, appointment, task, phonecall, email, activitypointer, systemuser,
-            businessunit, team, usersettings, *timeline_tables(), *system_tables(), *documented_tables()]
+            businessunit, team, usersettings, *sales_tables(), *timeline_tables(), *system_tables(),
+            *documented_tables()]
 
 
 def build_schema() -> dict[str, Table]:
@@ -300,7 +310,8 @@ def build_schema() -> dict[str, Table]:
               for table in _tables()}
     many_to_one: dict[str, list[ManyToOne]] = {name: [] for name in tables}
     one_to_many: dict[str, list[OneToMany]] = {name: [] for name in tables}
-    for rel in [*list_relationships(tables), *timeline_relationships(tables), *system_relationships(tables)]:
+    for rel in [*list_relationships(tables), *sales_relationships(), *timeline_relationships(tables),
+                *system_relationships(tables)]:
         referenced = tables[rel.referenced_entity]
         many_to_one[rel.referencing_entity].append(ManyToOne(
             rel.schema_name, rel.referencing_attribute, rel.referenced_entity, referenced.primary_id,
@@ -309,6 +320,7 @@ def build_schema() -> dict[str, Table]:
             rel.schema_name, rel.referencing_entity, rel.referencing_attribute, rel.referenced_navigation,
             rel.cascade))
     return {
-        name: dataclasses.replace(table, many_to_one=tuple(many_to_one[name]), one_to_many=tuple(one_to_many[name]))
+        name: dataclasses.replace(table, many_to_one=tuple(many_to_one[name]), one_to_many=tuple(one_to_many[name]),
+                                  many_to_many=tuple(rel for rel in MANY_TO_MANY if name in (rel.entity1, rel.entity2)))
         for name, table in tables.items()
     }

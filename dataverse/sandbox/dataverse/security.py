@@ -1,11 +1,12 @@
 """Row security modelled on Dataverse's Salesperson and Sales Manager roles.
 
 A rep reads what they own, what a team they belong to owns, what was shared with them or their team, the directory
-tables (systemuser, businessunit, team, role), organisation-owned tables (savedquery, organization) and their own
-usersettings; a manager reads everything. A rep writes (update, delete) only rows they or their team own; shared rows
-are read-only to them. A record outside reach is invisible: retrieve answers 404 and queries leave it out.
-Exceptions, as in Dataverse: personal views (userquery) are private to their owner (and whoever they are shared
-with), managers included; an activity party is readable when its activity is; the audit log needs the
+tables (systemuser, businessunit, team, role), organisation-owned tables (competitor, savedquery, organization) and
+their own usersettings; a manager reads everything. A rep writes (update, assign, delete, append) only rows they or
+their team own; shared rows are read-only to them. A record outside reach is invisible: retrieve answers 404 and
+queries leave it out. A visible record the caller may not change answers 403 with the missing privilege
+(`privileges`). Exceptions, as in Dataverse: personal views (userquery) are private to their owner (and whoever they
+are shared with), managers included; an activity party is readable when its activity is; the audit log needs the
 prvReadAuditSummary privilege (403 without it) and then shows every row. `SecuredDataset` is the `model.Dataset`
 handed to the query engines.
 """
@@ -15,13 +16,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dataverse.sandbox.dataverse.model import LookupValue, QueryContext, Row, SandboxError, Table
-from dataverse.sandbox.dataverse.privileges import READ_AUDIT_SUMMARY
+from dataverse.sandbox.dataverse.privileges import PRIVILEGE_DENIED, READ_AUDIT_SUMMARY, Verb, privilege_denied
 from dataverse.sandbox.dataverse.schema import ACTIVITY_TABLES
 from dataverse.sandbox.dataverse.state import SandboxOrganization
 
+__all__ = ["DIRECTORY_TABLES", "NOT_FOUND", "PRIVATE_TABLES", "PRIVILEGE_DENIED", "Caller", "SecuredDataset",
+           "caller_for", "not_found"]
+
 DIRECTORY_TABLES = frozenset({"systemuser", "businessunit", "team", "role"})
 PRIVATE_TABLES = frozenset({"userquery"})
-PRIVILEGE_DENIED = "0x80040220"
 NOT_FOUND = "0x80040217"
 
 
@@ -88,7 +91,7 @@ class SecuredDataset:
         if logical_name == "usersettings":
             return row_id == self.caller.user_id
         if table.ownership == "OrganizationOwned":
-            return True
+            return True  # organisation-owned tables are read at organisation depth
         if self._owns(row):
             return True
         if not isinstance(row_id, str):
@@ -119,18 +122,28 @@ class SecuredDataset:
 
     # --- helpers for the routes ----------------------------------------------------------------------------------
     def get_or_404(self, table: Table, row_id: str) -> Row:
+        """The visible row, or 404; an audit row without prvReadAuditSummary is 403, as reading the log is."""
+        if table.logical_name == "audit":
+            self.org.privileges.require(self.caller.user_id, READ_AUDIT_SUMMARY)
         row = self.get(table.logical_name, row_id)
         if row is None:
             raise not_found(table, row_id)
         return row
 
-    def require_write(self, table: Table, row: Row, access: str = "WriteAccess") -> None:
+    def require_write(self, table: Table, row: Row, verb: Verb = "Write") -> None:
+        """403 unless the caller may change `row` (Write, Delete, Assign and Append follow the same depth here)."""
         if not self.can_write(table.logical_name, row):
-            raise SandboxError(
-                403, PRIVILEGE_DENIED,
-                f"Principal user (Id={self.caller.user_id}, type=8) is missing {access} right on "
-                f"{table.logical_name} record with Id = {row.get(table.primary_id)}.",
-            )
+            raise privilege_denied(self.caller.user_id, verb, table)
+
+    def require_append(self, table: Table, row: Row, verb: Verb = "Append") -> None:
+        """403 unless the caller may link `row` to others (Append) or others to it (AppendTo). Organisation-owned
+        rows (competitors, users) take links from anyone who reads them; owned rows follow the write depth."""
+        if table.ownership == "OrganizationOwned" and table.logical_name != "usersettings":
+            return
+        self.require_write(table, row, verb)
+
+    def require_append_to(self, table: Table, row: Row) -> None:
+        self.require_append(table, row, "AppendTo")
 
     def query_context(self) -> QueryContext:
         return QueryContext(user_id=self.caller.user_id, now=self.org.now(),

@@ -1,12 +1,13 @@
 """The deterministic sample organisation: users, a team, accounts, contacts, opportunities, leads and activities
-drawn from one `random.Random`, dated relative to the organisation's clock so "this month" and "last 30 days"
-always hold data.
+drawn from one `random.Random`, dated relative to the organisation's clock so
+"this month" and "last 30 days" always hold data.
 
 Guarantees the tests and demos lean on: alice and bob each own several open opportunities closing this month; some
 accounts are called "Contoso ..." and have contacts; some accounts owned by carol are shared (read-only) with the
 sales team; some accounts have activities only older than 30 days. The timeline (activities on opportunities and
 contacts, parties, notes: seed_timeline), the views (seed_views), the change history (seed_history) and the values
-the documented Web API examples read (seed_documented) follow.
+the documented Web API examples read (seed_documented) follow, then the CRM work's competitors, marketing lists and
+their N:N links (seed_sales).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataverse.sandbox.dataverse.model import LookupValue, Row
 from dataverse.sandbox.dataverse.row_rules import STEP_NAMES
 from dataverse.sandbox.dataverse.seed_documented import seed_documented
 from dataverse.sandbox.dataverse.seed_history import seed_history
+from dataverse.sandbox.dataverse.seed_sales import seed_sales
 from dataverse.sandbox.dataverse.seed_support import at, new_id, stamp, user_ref
 from dataverse.sandbox.dataverse.seed_timeline import seed_timeline
 from dataverse.sandbox.dataverse.seed_views import seed_views
@@ -231,3 +233,4 @@ def seed_organization(org: SandboxOrganization, rng: random.Random) -> None:
     seed_views(org)
     seed_history(org)
     seed_documented(org)  # draws nothing; after the history, so every row and audit entry above keeps its values
+    seed_sales(org)  # draws nothing and audits nothing; last, so every row above keeps its values and versions

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from zoneinfo import ZoneInfo
 
 from dataverse.sandbox.dataverse.audit import AuditLog
 from dataverse.sandbox.dataverse.faults import FaultPlan, RequestStats
-from dataverse.sandbox.dataverse.model import LookupValue, Row, Table
+from dataverse.sandbox.dataverse.model import LookupValue, ManyToMany, Row, Table
 from dataverse.sandbox.dataverse.privileges import PrivilegeTable
 from dataverse.sandbox.dataverse.row_rules import apply_row_rules
 from dataverse.sandbox.dataverse.schema import ACTIVITY_TABLES, build_schema
@@ -31,6 +32,17 @@ TIMEZONE_CODES: dict[int, str] = {
 }
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """What `SandboxOrganization.restore` puts back: rows (the audit table's with them), shares and N:N links as they
+    were, and the audit log's mark (`AuditLog.checkpoint`), so a rolled-back write leaves no audit trace."""
+
+    rows: dict[str, dict[str, Row]]
+    shares: dict[tuple[str, str], set[str]]
+    links: dict[str, set[tuple[str, str]]]
+    audit_mark: int
+
+
 class SandboxOrganization:
     """One sandbox Dataverse environment held in memory."""
 
@@ -42,6 +54,7 @@ class SandboxOrganization:
         self.business_unit_id = SANDBOX_BUSINESS_UNIT_ID
         self.team_members: dict[str, set[str]] = {}
         self.shares: dict[tuple[str, str], set[str]] = {}  # (table, row id) -> principals with read access
+        self.links: dict[str, set[tuple[str, str]]] = {}  # N:N schema name -> (entity1 id, entity2 id) pairs
         self.roles: dict[str, str] = {user.systemuser_id: user.role for user in SANDBOX_USERS}
         self.privileges = PrivilegeTable()
         self.faults = FaultPlan()
@@ -122,8 +135,13 @@ class SandboxOrganization:
         return row
 
     def remove_row(self, logical_name: str, row_id: str) -> None:
+        """Drop a row with its shares and its N:N links (Dataverse deletes the intersect rows with it), and audit it."""
         old = self.rows[logical_name].pop(row_id, None)
         self.shares.pop((logical_name, row_id), None)
+        for relationship in self.tables[logical_name].many_to_many:
+            side = 0 if relationship.entity1 == logical_name else 1
+            pairs = self.links.get(relationship.schema_name, set())
+            pairs -= {pair for pair in pairs if pair[side] == row_id}
         if old is not None:
             self.audit.record_delete(self.tables[logical_name], old)
 
@@ -135,6 +153,53 @@ class SandboxOrganization:
             return None
         name = row.get(table.primary_name)
         return str(name) if name is not None else None
+
+    # --- N:N links (the intersect tables' rows) ------------------------------------------------------------------
+    def link(self, relationship: ManyToMany, entity1_id: str, entity2_id: str) -> bool:
+        """Add an intersect row; False if the two records were already linked."""
+        pairs = self.links.setdefault(relationship.schema_name, set())
+        pair = (entity1_id.lower(), entity2_id.lower())
+        if pair in pairs:
+            return False
+        pairs.add(pair)
+        return True
+
+    def unlink(self, relationship: ManyToMany, entity1_id: str, entity2_id: str) -> bool:
+        """Remove an intersect row; False if there was none."""
+        pairs = self.links.get(relationship.schema_name, set())
+        pair = (entity1_id.lower(), entity2_id.lower())
+        if pair not in pairs:
+            return False
+        pairs.discard(pair)
+        return True
+
+    def linked_ids(self, relationship: ManyToMany, logical_name: str, row_id: str) -> list[str]:
+        """The ids of the records at the other end of `relationship` linked to `logical_name` record `row_id`."""
+        side = 0 if relationship.entity1 == logical_name else 1
+        pairs = self.links.get(relationship.schema_name, set())
+        return sorted(pair[1 - side] for pair in pairs if pair[side] == row_id.lower())
+
+    # --- transactions --------------------------------------------------------------------------------------------
+    def snapshot(self) -> Snapshot:
+        """A copy of everything a write can change, for rolling back a change set, a failed action or deep insert."""
+        return Snapshot(
+            rows={name: {row_id: dict(row) for row_id, row in rows.items()} for name, rows in self.rows.items()},
+            shares={key: set(principals) for key, principals in self.shares.items()},
+            links={name: set(pairs) for name, pairs in self.links.items()},
+            audit_mark=self.audit.checkpoint(),
+        )
+
+    def restore(self, snapshot: Snapshot) -> None:
+        """Put back the rows, shares, links and audit log of `snapshot` (row versions keep counting up, as in
+        Dataverse). The table dictionaries are refilled in place, so references to `rows[<table>]` stay valid."""
+        for name, rows in snapshot.rows.items():
+            self.rows[name].clear()
+            self.rows[name].update(rows)
+        self.shares.clear()
+        self.shares.update(snapshot.shares)
+        self.links.clear()
+        self.links.update(snapshot.links)
+        self.audit.rollback(snapshot.audit_mark)  # the audit rows went back with `rows`; their details go too
 
     def share_with(self, logical_name: str, row_id: str, principal_id: str) -> None:
         self.shares.setdefault((logical_name, row_id), set()).add(principal_id)

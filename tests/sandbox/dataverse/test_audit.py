@@ -1,7 +1,8 @@
 """Auditing over HTTP: every write is recorded with the documented action codes, read back through `audits` and
 RetrieveRecordChangeHistory (old and new values of the changed columns only, lookups annotated, newest first, paged,
 with a total), behind the View Audit History / View Audit Summary privileges, and switched off for the environment by
-the organization's isauditenabled, after which nothing new is recorded."""
+the organization's isauditenabled, after which nothing new is recorded; WinOpportunity, LoseOpportunity and QualifyLead
+are recorded as 44 Win, 45 Lose and 24 Qualify."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import re
 import pytest
 from sandbox_dataverse_support import ANNOTATE_ALL, API, BASE_URL, TODAY
 
+from dataverse.sandbox.dataverse.model import LookupValue
 from dataverse.sandbox.dataverse.organization import create_sandbox_organization
 from dataverse.sandbox.users import ALICE, BOB, CAROL, SANDBOX_ORGANIZATION_ID, SANDBOX_TEAM_ID
 
@@ -214,3 +216,42 @@ async def test_auditing_is_described_on_tables_and_columns(alice, table, audited
                                "$select=LogicalName,IsAuditEnabled")).json()["value"]
     flags = {column["LogicalName"]: column["IsAuditEnabled"]["Value"] for column in columns}
     assert flags["name"] is True and flags["modifiedon"] is False and flags["versionnumber"] is False
+
+
+@pytest.mark.parametrize(("action", "status", "code", "label"), [("WinOpportunity", 3, 44, "Win"),
+                                                                  ("LoseOpportunity", 5, 45, "Lose")])
+async def test_closing_an_opportunity_is_recorded_as_win_or_lose(alice, org, action, status, code, label):
+    opportunity = next(row for row in org.rows["opportunity"].values()
+                       if row["ownerid"].id == ALICE.systemuser_id and row["statecode"] == 0)
+    opportunity_id = opportunity["opportunityid"]
+    response = await alice.post(f"{API}/{action}", json={"Status": status, "OpportunityClose": {
+        "subject": "Closed", "opportunityid@odata.bind": f"/opportunities({opportunity_id})"}})
+    assert response.status_code == 204, response.text
+    rows = (await alice.get(f"{API}/audits?$select=action,_userid_value&$orderby=createdon desc&$filter="
+                            f"_objectid_value eq {opportunity_id}", headers=ANNOTATE_ALL)).json()["value"]
+    assert (rows[0]["action"], rows[0]["action@OData.Community.Display.V1.FormattedValue"]) == (code, label)
+    assert rows[0]["_userid_value"] == ALICE.systemuser_id
+    history = (await alice.get(HISTORY, params=_history_params("opportunities", opportunity_id))).json()
+    closing = history["AuditDetailCollection"]["AuditDetails"][0]
+    assert (closing["OldValue"]["statecode"], closing["NewValue"]["statecode"]) == (0, 1 if code == 44 else 2)
+    assert closing["NewValue"]["statuscode"] == status
+    [close] = [row for row in org.rows["opportunityclose"].values()
+               if row["opportunityid"] == LookupValue("opportunity", opportunity_id)]
+    assert [entry.action for entry in org.audit.history("opportunityclose", close["activityid"])] == [1]
+
+
+async def test_qualifying_a_lead_is_recorded_as_qualify(alice, org):
+    lead = next(row for row in org.rows["lead"].values()
+                if row["ownerid"].id == ALICE.systemuser_id and row["statecode"] == 0)
+    response = await alice.post(f"{API}/leads({lead['leadid']})/Microsoft.Dynamics.CRM.QualifyLead", json={
+        "CreateAccount": False, "CreateContact": True, "CreateOpportunity": False, "Status": 3})
+    assert response.status_code == 200, response.text
+    actions = [row["action"] for row in (await alice.get(
+        f"{API}/audits?$select=action&$orderby=createdon desc&$filter=_objectid_value eq {lead['leadid']}"
+    )).json()["value"]]
+    assert actions[0] == 24
+    [qualified, *_] = org.audit.history("lead", lead["leadid"])
+    assert (qualified.old["statecode"], qualified.new["statecode"], qualified.new["statuscode"]) == (0, 1, 3)
+    assert "parentcontactid" in qualified.new  # one Qualify row holds every change the qualification made
+    contact_id = response.json()["value"][0]["contactid"]
+    assert [entry.action for entry in org.audit.history("contact", contact_id)] == [1]

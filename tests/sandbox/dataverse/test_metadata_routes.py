@@ -31,7 +31,8 @@ async def test_table_list_with_select_and_filter(alice, org):
 async def test_filter_narrows_the_table_list(alice):
     body = (await alice.get(f"{API}/EntityDefinitions?$select=LogicalName&$filter=LogicalName eq 'contact' or "
                             "(IsActivity eq true and LogicalName ne 'activitypointer')")).json()
-    assert {item["LogicalName"] for item in body["value"]} == {"contact", "appointment", "task", "phonecall", "email"}
+    assert {item["LogicalName"] for item in body["value"]} == {"contact", "appointment", "task", "phonecall", "email",
+                                                              "opportunityclose"}
 
 
 @pytest.mark.parametrize("query", ["$orderby=LogicalName", "$top=2", "$filter=contains(LogicalName,'acc')",

@@ -102,7 +102,7 @@ async def test_bind_to_a_missing_or_hidden_record_is_404(alice, org):
     ({"name": "x", "industrycode": 999}, "0x8004431a"),
     ({"name": "x", "revenue": "lots"}, "0x80060888"),
     ({"name": "x" * 161}, "0x80044331"),
-    ({"name": "x", "statecode": 1, "statuscode": 1}, "0x8004431a"),
+    ({"name": "x", "statecode": 1, "statuscode": 1}, "0x80048408"),  # InvalidStateCodeStatusCode
 ])
 async def test_invalid_account_payloads_are_rejected(alice, org, payload, code):
     before = len(org.rows["account"])
@@ -185,11 +185,11 @@ async def test_update_with_representation_is_200(alice, org):
 
 
 async def test_changing_state_picks_a_matching_status(alice, org):
-    opportunity = next(r for r in org.rows["opportunity"].values()
-                       if r["ownerid"].id == ALICE.systemuser_id and r["statecode"] == 0)
-    response = await alice.patch(f"{API}/opportunities({opportunity['opportunityid']})", json={"statecode": 1})
+    account = next(r for r in org.rows["account"].values()
+                   if r["ownerid"].id == ALICE.systemuser_id and r["statecode"] == 0)
+    response = await alice.patch(f"{API}/accounts({account['accountid']})", json={"statecode": 1})
     assert response.status_code == 204
-    assert (org.rows["opportunity"][opportunity["opportunityid"]]["statuscode"]) == 3
+    assert (org.rows["account"][account["accountid"]]["statuscode"]) == 2
 
 
 async def test_delete_cascades_to_contacts_and_activities_and_unlinks_opportunities(carol, org):
