@@ -120,6 +120,11 @@ class Settings(BaseSettings):
         default_factory=lambda: ["account", "contact", "opportunity", "lead"],
         description="Tables searched by `search` when Dataverse search is not available.",
     )
+    bulk_confirm_threshold: int = Field(
+        10, ge=0, le=1000,
+        description="Bulk changes of more rows than this are proposed first and need a confirmation.")
+    action_allowlist: CommaList = Field(
+        default_factory=list, description="Dataverse actions and functions invoke_action may run; empty: none.")
     model_driven_app_id: str = Field(
         "", description="The model-driven app (appmodule id) record links open in; empty: the user's default app.")
     confirm_token_ttl_seconds: int = Field(120, description="Lifetime of a delete confirmation token.")
@@ -137,6 +142,7 @@ class Settings(BaseSettings):
         "table_allowlist",
         "table_denylist",
         "search_tables",
+        "action_allowlist",
         mode="before",
     )
     @classmethod

@@ -34,6 +34,12 @@ param allowedRedirectUris string
 param extraRedirectUris string = ''
 
 @maxLength(80)
+@description('Bulk changes of more rows than this are proposed first and need a confirmation (BULK_CONFIRM_THRESHOLD).')
+param bulkConfirmThreshold int = 10
+
+@description('Comma-separated Dataverse actions and functions invoke_action may run; empty: none (ACTION_ALLOWLIST).')
+param actionAllowlist string = ''
+
 @description('The model-driven app (appmodule id) record links open in; empty: the user\'s default app (MODEL_DRIVEN_APP_ID).')
 param modelDrivenAppId string = ''
 
@@ -220,6 +226,8 @@ var appSettings = {
   CLIENT_REGISTRATION_TTL_SECONDS: string(clientRegistrationTtlSeconds)
   ALLOWED_REDIRECT_URIS: allowedRedirectUris
   EXTRA_REDIRECT_URIS: extraRedirectUris
+  BULK_CONFIRM_THRESHOLD: string(bulkConfirmThreshold)
+  ACTION_ALLOWLIST: actionAllowlist
   MODEL_DRIVEN_APP_ID: modelDrivenAppId
   BRANDING_NAME: brandingName
   BRANDING_LOGO_URL: brandingLogoUrl

@@ -37,22 +37,30 @@ agree call confirm_delete with that token. Never confirm on the user's behalf.
 def tool_groups() -> list[ToolGroup[Any]]:
     """Every tool group, in the order tools/list shows them."""
     from dataverse.tools import (
+        actions,
         activities,
         admin,
+        bulk,
         catalog,
+        deals,
         delete,
         history,
         identity,
+        leads,
+        ownership,
         query,
+        relate,
         reports,
         search,
+        state,
         timeline,
         views,
         write,
     )
 
     return [identity.group, catalog.group, query.group, views.group, timeline.group, history.group, write.group,
-            activities.group, delete.group, reports.group, search.group, admin.group]
+            activities.group, deals.group, leads.group, ownership.group, state.group, relate.group, bulk.group,
+            actions.group, delete.group, reports.group, search.group, admin.group]
 
 
 def build_mcp_server(deps: ToolDeps, **mcp_server_kwargs: Any) -> MCPServer:

@@ -33,7 +33,7 @@ CALLABLE_TABLES = frozenset({"contact", "lead", "account", "systemuser"})
 
 group: ToolGroup[None] = ToolGroup("activities")
 
-People = Annotated[list[str] | None, Field(description="Names, email addresses or 'me'.")]
+People = Annotated[list[str] | None, Field(description="Appointment: names, emails or 'me'.")]
 
 
 class LoggedActivity(ResultModel):
@@ -48,22 +48,23 @@ class LoggedActivity(ResultModel):
 
 
 @group.tool(title="Log an activity", annotations=WRITE, requires="write", description=(
-    "Record a note, task, phone call or appointment regarding a record, with its participants, in one call."))
+    "Record a note, task, phone call or appointment regarding a record, with its participants (by name, email or "
+    "'me'); times are the user's local time."))
 async def log_activity(
     call: ToolCall,
-    kind: Annotated[Kind, Field(description="What to log.")],
+    kind: Kind,
     table: TableName,
     id: RecordId,
-    subject: Annotated[str | None, Field(description="A short title; required except for a note.")] = None,
-    text: Annotated[str | None, Field(description="The details, as plain text.")] = None,
-    to: Annotated[list[str] | None, Field(description="Phone call: who was called (default: the record).")] = None,
-    sender: Annotated[str | None, Field(description="Phone call: who called (default: me).")] = None,
-    attendees: Annotated[list[str] | None, Field(description="Appointment: required attendees.")] = None,
-    due: Annotated[str | None, Field(description="Task: when it is due (local time).")] = None,
-    start: Annotated[str | None, Field(description="Appointment or call: start (local time).")] = None,
-    end: Annotated[str | None, Field(description="Appointment or call: end (local time).")] = None,
-    incoming: Annotated[bool, Field(description="Phone call: they called the user.")] = False,
-    completed: Annotated[bool | None, Field(description="Done already (default: yes for a call).")] = None,
+    subject: Annotated[str | None, Field(description="Required but for a note.")] = None,
+    text: Annotated[str | None, Field(description="Plain text.")] = None,
+    to: Annotated[list[str] | None, Field(description="Call: who was called (default: the record).")] = None,
+    sender: Annotated[str | None, Field(description="Call: who called (default: me).")] = None,
+    attendees: People = None,
+    due: Annotated[str | None, Field(description="Task due, local time.")] = None,
+    start: str | None = None,
+    end: str | None = None,
+    incoming: bool = False,
+    completed: Annotated[bool | None, Field(description="Default: yes for a call.")] = None,
 ) -> LoggedActivity:
     record_id = record_id_argument(id)
     regarding = await resolve_table(call, table)

@@ -63,6 +63,12 @@ class RelatedCollection(ResultModel):
     column: str = Field(description="The lookup column on the related table that points back here.")
 
 
+class ManyToManyEntry(ResultModel):
+    name: str = Field(description="The relationship's schema name, for associate_records.")
+    table: str
+    navigation: str = Field(description="Collection-valued navigation property from this table.")
+
+
 class TableDescriptionResult(ResultModel):
     table: str
     display_name: str | None = None
@@ -71,6 +77,7 @@ class TableDescriptionResult(ResultModel):
     primary_name: str | None = None
     columns: list[ColumnEntry]
     related: list[RelatedCollection] | None = None
+    many_to_many: list[ManyToManyEntry] | None = None
 
 
 class RefreshSchemaResult(ResultModel):
@@ -136,7 +143,14 @@ def describe(metadata: TableMetadata, settings: Settings) -> TableDescriptionRes
         if r.navigation_property and table_allowed(settings, r.referencing_entity)
     ]
     table = metadata.table
+    many_to_many = []
+    for pair in metadata.many_to_many:
+        navigation = pair.navigation_from(table.logical_name)
+        other = pair.entity2 if pair.entity1 == table.logical_name else pair.entity1
+        if navigation and table_allowed(settings, other):
+            many_to_many.append(ManyToManyEntry(name=pair.schema_name, table=other, navigation=navigation))
     return TableDescriptionResult(
         table=table.logical_name, display_name=table.display_name, entity_set=table.entity_set,
         primary_id=table.primary_id, primary_name=table.primary_name, columns=columns, related=related or None,
+        many_to_many=many_to_many or None,
     )

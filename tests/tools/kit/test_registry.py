@@ -15,9 +15,14 @@ from dataverse.tools.kit.context import ToolDeps
 
 EVERY_TOOL = {"whoami", "list_tables", "describe_table", "refresh_schema", "query_records", "get_record",
               "fetchxml_query", "list_views", "run_view", "get_timeline", "get_record_history", "create_record",
-              "update_record", "log_activity", "delete_record", "confirm_delete", "run_report", "search", "fetch",
-              "list_environments", "sign_out"}
-NOT_PER_ENVIRONMENT = {"list_environments", "sign_out", "confirm_delete"}  # about the connection or a token
+              "update_record", "log_activity", "close_opportunity", "reopen_opportunity", "qualify_lead",
+              "disqualify_lead", "assign_record", "set_record_state", "associate_records", "disassociate_records",
+              "bulk_update_records", "bulk_create_records", "confirm_bulk_change", "delete_record", "confirm_delete",
+              "run_report", "search", "fetch", "list_environments", "sign_out"}
+WRITES = {"create_record", "update_record", "log_activity", "close_opportunity", "reopen_opportunity", "qualify_lead",
+          "disqualify_lead", "assign_record", "set_record_state", "associate_records", "disassociate_records",
+          "bulk_update_records", "bulk_create_records", "confirm_bulk_change"}
+NOT_PER_ENVIRONMENT = {"list_environments", "sign_out", "confirm_delete", "confirm_bulk_change"}  # about the connection or a token
 
 
 async def no_token(*_: object) -> str:
@@ -55,8 +60,7 @@ async def test_every_tool_states_every_hint_and_closes_its_input_schema():
 
 
 @pytest.mark.parametrize(("settings", "absent"), [
-    ({"access_mode": "read_only"}, {"create_record", "update_record", "log_activity", "delete_record",
-                                    "confirm_delete"}),
+    ({"access_mode": "read_only"}, {*WRITES, "delete_record", "confirm_delete"}),
     ({"allow_delete": False}, {"delete_record", "confirm_delete"}),
 ], ids=["read-only", "no-delete"])
 async def test_the_policy_decides_which_tools_exist(settings: dict[str, object], absent: set[str]):
