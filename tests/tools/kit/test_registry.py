@@ -22,7 +22,8 @@ EVERY_TOOL = {"whoami", "list_tables", "describe_table", "refresh_schema", "quer
 WRITES = {"create_record", "update_record", "log_activity", "close_opportunity", "reopen_opportunity", "qualify_lead",
           "disqualify_lead", "assign_record", "set_record_state", "associate_records", "disassociate_records",
           "bulk_update_records", "bulk_create_records", "confirm_bulk_change"}
-NOT_PER_ENVIRONMENT = {"list_environments", "sign_out", "confirm_delete", "confirm_bulk_change"}  # about the connection or a token
+# about the connection or a token, not one environment
+NOT_PER_ENVIRONMENT = {"list_environments", "sign_out", "confirm_delete", "confirm_bulk_change"}
 
 
 async def no_token(*_: object) -> str:
