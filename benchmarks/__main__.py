@@ -18,6 +18,7 @@ async def _run(selected: list[str]) -> dict[str, Any]:
     from benchmarks.compactness import measure_compactness
     from benchmarks.overhead import measure_latency_ratio, measure_overhead, measure_round_trips
     from benchmarks.throughput import measure_throughput
+    from benchmarks.bulk import measure_bulk
     from benchmarks.tool_list import measure_tool_list
 
     benchmarks = {
@@ -26,6 +27,7 @@ async def _run(selected: list[str]) -> dict[str, Any]:
         "round_trips": measure_round_trips,
         "compactness": measure_compactness,
         "tool_list": measure_tool_list,
+        "bulk": measure_bulk,
         "cold_start": lambda: asyncio.to_thread(measure_cold_start),
         "throughput": measure_throughput,
     }

@@ -88,6 +88,11 @@ def build_rows(results: dict[str, Any]) -> list[Row]:
         rows.append(Row("tools/list tokens per tool (bytes / 4)", f"{listed['tokens_per_tool']:.0f}",
                         f"{listed['tools']} tools, {listed['bytes']} B; largest {largest}", "<= 220",
                         _verdict(listed["tokens_per_tool"] <= 220)))
+    if bulk := results.get("bulk"):
+        rows.append(Row(f"Dataverse requests per confirmed bulk update of {bulk['rows']} rows",
+                        f"{bulk['dataverse_requests']}", f"{bulk['batch_requests']} $batch", "1 ($batch)",
+                        _verdict(bulk["dataverse_requests"] == 1 and bulk["batch_requests"] == 1)))
+        rows.append(Row("  time per row (sandbox, in process)", f"{bulk['ms_per_row']:.2f} ms", "-", "-", "-"))
     return rows
 
 

@@ -32,3 +32,10 @@ async def test_the_tool_list_figure_measures_every_tool_the_app_lists():
     measured = await measure_tool_list()
     assert measured["tools"] >= 16 and measured["bytes"] > 0
     assert measured["tokens_per_tool"] == measured["bytes"] / 4 / measured["tools"]
+
+
+async def test_the_bulk_figure_confirms_a_hundred_row_update_and_counts_its_requests():
+    from benchmarks.bulk import measure_bulk
+
+    measured = await measure_bulk()
+    assert measured["rows"] == 100 and measured["batch_requests"] >= 1 and measured["ms_per_row"] > 0

@@ -334,3 +334,13 @@ async def test_an_unknown_tool_is_invalid_params_with_the_names(alice: SignedIn)
         with pytest.raises(MCPError) as caught:
             await session.client.call_tool("delete_everything", {})
     assert caught.value.error.code == -32602 and "query_records" in caught.value.error.message
+
+
+async def test_closing_a_deal_by_update_is_refused_with_the_tool_that_does_it(alice: SignedIn):
+    async with alice.session() as session:
+        deal = next(row for row in session.opportunities() if row["statecode"] == 0
+                    and row["ownerid"].id == ALICE.systemuser_id)
+        refused(await session.call("update_record", {"table": "opportunity", "id": deal["opportunityid"],
+                                                     "values": {"statecode": 1, "statuscode": 3}}),
+                "close_opportunity")
+        assert session.e2e.organization.get_row("opportunity", deal["opportunityid"])["statecode"] == 0
