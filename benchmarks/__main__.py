@@ -14,11 +14,11 @@ from benchmarks.report import RESULTS_PATH, build_rows, print_table, write_resul
 
 
 async def _run(selected: list[str]) -> dict[str, Any]:
+    from benchmarks.bulk import measure_bulk
     from benchmarks.cold_start import measure_cold_start
     from benchmarks.compactness import measure_compactness
     from benchmarks.overhead import measure_latency_ratio, measure_overhead, measure_round_trips
     from benchmarks.throughput import measure_throughput
-    from benchmarks.bulk import measure_bulk
     from benchmarks.tool_list import measure_tool_list
 
     benchmarks = {
