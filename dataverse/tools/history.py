@@ -12,7 +12,6 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from dataverse.tools.kit.context import ToolCall
-from dataverse.tools.kit.cursor import StateCursor, wrong_tool_error
 from dataverse.tools.kit.errors import InvalidArgumentError, dataverse_errors, record_id_argument
 from dataverse.tools.kit.params import Cursor, RecordId, TableName
 from dataverse.tools.kit.registry import READ_ONLY, ToolGroup
@@ -69,10 +68,7 @@ async def get_record_history(
     cursor: Cursor = None,
 ) -> HistoryResult:
     if cursor:
-        position = call.runtime.cursors.decode(cursor, user=call.user, environment=call.environment)
-        if not isinstance(position, StateCursor) or position.tool != TOOL:
-            raise wrong_tool_error(position)
-        state = position.state
+        state = call.resume(cursor, TOOL)
     else:
         if not table or not id:
             raise InvalidArgumentError("Pass `table` and `id` (the record whose history you want), or a `cursor`.")
@@ -108,8 +104,7 @@ async def _page(call: ToolCall, state: dict[str, Any]) -> HistoryResult:
     next_cursor = None
     if page.more_records:
         next_state = state | {"page": state["page"] + 1, "cookie": page.paging_cookie}
-        next_cursor = call.runtime.cursors.encode(StateCursor(tool=TOOL, state=next_state), user=call.user,
-                                                  environment=call.environment)
+        next_cursor = call.cursor_for(TOOL, next_state)
     return HistoryResult(table=state["table"], id=state["id"], url=url, auditing=organization_on and table_on,
                          note=note, history=entries, total=page.total_count, more=next_cursor is not None,
                          cursor=next_cursor)

@@ -16,7 +16,6 @@ from pydantic import Field
 
 from dataverse.tools.apps.widgets import TIMELINE_URI
 from dataverse.tools.kit.context import ToolCall
-from dataverse.tools.kit.cursor import StateCursor, wrong_tool_error
 from dataverse.tools.kit.errors import InvalidArgumentError, dataverse_errors, record_id_argument
 from dataverse.tools.kit.params import Cursor, RecordId, TableName
 from dataverse.tools.kit.registry import READ_ONLY, ToolGroup
@@ -85,10 +84,7 @@ async def get_timeline(
     cursor: Cursor = None,
 ) -> TimelineResult:
     if cursor:
-        position = call.runtime.cursors.decode(cursor, user=call.user, environment=call.environment)
-        if not isinstance(position, StateCursor) or position.tool != TOOL:
-            raise wrong_tool_error(position)
-        state = position.state
+        state = call.resume(cursor, TOOL)
     else:
         if not table or not id:
             raise InvalidArgumentError("Pass `table` and `id` (the record whose timeline you want), or a `cursor`.")
@@ -149,8 +145,7 @@ async def _page(call: ToolCall, state: dict[str, Any]) -> TimelineResult:
         shown_at_last = [item.id for item in page if item.when == last]
         carried = list(seen) if last == state["before"] else []
         next_state = state | {"before": last, "seen": carried + shown_at_last}
-        next_cursor = call.runtime.cursors.encode(StateCursor(tool=TOOL, state=next_state), user=call.user,
-                                                  environment=call.environment)
+        next_cursor = call.cursor_for(TOOL, next_state)
     return TimelineResult(table=state["table"], id=state["id"], name=state["name"], items=page, more=more,
                           cursor=next_cursor)
 

@@ -13,7 +13,6 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from dataverse.tools.kit.context import ToolCall
-from dataverse.tools.kit.cursor import StateCursor, wrong_tool_error
 from dataverse.tools.kit.errors import InvalidArgumentError, dataverse_errors, nearest_names
 from dataverse.tools.kit.params import Cursor, TableName
 from dataverse.tools.kit.registry import READ_ONLY, ToolGroup
@@ -76,10 +75,7 @@ async def run_view(
     cursor: Cursor = None,
 ) -> ViewRowsResult:
     if cursor:
-        position = call.runtime.cursors.decode(cursor, user=call.user, environment=call.environment)
-        if not isinstance(position, StateCursor) or position.tool != TOOL:
-            raise wrong_tool_error(position)
-        state = position.state
+        state = call.resume(cursor, TOOL)
     else:
         if not view or not view.strip():
             raise InvalidArgumentError("Pass `view`: a view's name or id from list_views.")
@@ -159,8 +155,7 @@ async def _page(call: ToolCall, state: dict[str, Any]) -> ViewRowsResult:
     next_cursor = None
     if page.more_records:
         next_state = state | {"page": page.next_page or state["page"] + 1, "cookie": page.paging_cookie}
-        next_cursor = call.runtime.cursors.encode(StateCursor(tool=TOOL, state=next_state), user=call.user,
-                                                  environment=call.environment)
+        next_cursor = call.cursor_for(TOOL, next_state)
     return ViewRowsResult(view=str(state["name"]), table=summary.logical_name, columns=state["columns"], rows=rows,
                           link=record_link_template(call, summary.logical_name), more=next_cursor is not None,
                           cursor=next_cursor)

@@ -23,7 +23,7 @@ from dataverse.settings import Settings
 from dataverse.storage.protocol import Store
 from dataverse.telemetry import on_dataverse_response
 from dataverse.tools.kit.cache import MetadataCache, TTLCache
-from dataverse.tools.kit.cursor import CursorCodec, cursor_key_from_settings
+from dataverse.tools.kit.cursor import CursorCodec, StateCursor, cursor_key_from_settings, wrong_tool_error
 from dataverse.tools.kit.errors import NotSignedInError, unknown_environment_error
 from dataverse.webapi.client import DataverseClient
 from dataverse.webapi.retry import RetryPolicy
@@ -74,6 +74,19 @@ class ToolCall:
     @property
     def settings(self) -> Settings:
         return self.runtime.settings
+
+    def resume(self, cursor: str, tool: str) -> dict[str, Any]:
+        """The position a cursor `tool` issued to this caller holds; InvalidCursorError naming the tool it belongs
+        to when it came from another."""
+        position = self.runtime.cursors.decode(cursor, user=self.user, environment=self.environment)
+        if not isinstance(position, StateCursor) or position.tool != tool:
+            raise wrong_tool_error(position)
+        return position.state
+
+    def cursor_for(self, tool: str, state: dict[str, Any]) -> str:
+        """A signed cursor that continues `tool` from `state`, usable only by this caller in this environment."""
+        return self.runtime.cursors.encode(StateCursor(tool=tool, state=state), user=self.user,
+                                           environment=self.environment)
 
     def in_environment(self, environment: str) -> ToolCall:
         """The same caller, working in `environment` (a configured environment URL or its host)."""
