@@ -75,6 +75,11 @@ class Settings(BaseSettings):
     )
     entra_authority_host: str = Field("https://login.microsoftonline.com", description="Entra authority host.")
     mcp_scope: str = Field("MCP.Access", description="The delegated scope exposed by the app registration.")
+    sandbox_server_url: str = Field(
+        "", description="Local development and tests only: the URL of a sandbox server (`python -m dataverse "
+        "sandbox`) standing in for Entra ID. MSAL keeps its https authority; its requests are forwarded here over "
+        "loopback HTTP. Never set in Azure.",
+    )
 
     # --- our own OAuth authorization server --------------------------------------------------------------------------
     token_encryption_key: str = Field(
@@ -145,7 +150,7 @@ class Settings(BaseSettings):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
-    @field_validator("public_base_url")
+    @field_validator("public_base_url", "sandbox_server_url")
     @classmethod
     def _strip_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")

@@ -154,7 +154,7 @@ def create_oauth(
                             delete=settings.access_mode == "read_write" and settings.allow_delete),
         branding=branding,
         refresh_token_ttl_seconds=settings.refresh_token_ttl_seconds,
-        entra_authority_host=settings.entra_authority_host,
+        entra_sign_in_url=entra.authorize_endpoint if entra is not None else settings.entra_authority_host,
         clock=clock,
     )
     registration_endpoint = f"{settings.public_base_url}/register"
