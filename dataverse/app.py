@@ -172,6 +172,7 @@ def build_app(settings: Settings, deps: AppDeps | None = None) -> ASGIApp:
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         async with mcp.session_manager.run():
             yield
+        await oauth.dataverse_tokens.flush()
         if in_process_expiry is not None:
             await in_process_expiry.aclose()
         if deps.http is None:

@@ -90,6 +90,11 @@ class Settings(BaseSettings):
         description="Lifetime of the access tokens this server issues (8 hours: see the README's design notes).",
     )
     refresh_token_ttl_seconds: int = Field(90 * 24 * 3600, description="Lifetime of refresh tokens (rotating).")
+    share_dataverse_tokens: bool = Field(
+        True, description="Keep the Dataverse tokens obtained On-Behalf-Of in Table Storage, encrypted, so that an "
+        "instance serving a sign-in another instance already served needs no Entra round trip. False keeps them in "
+        "each instance's memory only.",
+    )
     client_registration_ttl_seconds: int = Field(90 * 24 * 3600, description="DCR lifetime, renewed on use.")
     allowed_redirect_uris: CommaList = Field(
         default_factory=lambda: list(DEFAULT_REDIRECT_URIS),
