@@ -175,7 +175,7 @@ def serving_proxy(backends: list[str], *, listener: socket.socket | None = None)
 
 def bind_loopback() -> socket.socket:
     """A listening-ready socket on a free loopback port (bound now, so the port is known before serving)."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # TCP: asyncio sets TCP_NODELAY
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))
     return listener
