@@ -33,7 +33,7 @@ from dataverse.sandbox.entra import (
     create_sandbox_entra_app,
 )
 from dataverse.sandbox.entra.in_process import in_process_entra_client_options
-from dataverse.sandbox.serve.server import SANDBOX_DATAVERSE_PATH
+from dataverse.sandbox.serve import SANDBOX_DATAVERSE_PATH
 from dataverse.sandbox.signin import sign_in
 from dataverse.sandbox.users import SANDBOX_TENANT_ID, SandboxUser
 from dataverse.settings import Settings

@@ -8,3 +8,5 @@ registration's secret) send its requests there through an injected http_client. 
 Storage (Azurite) then share one sandbox, as several Azure instances share one Dataverse and one Entra ID.
 Only the demo entry point, the benchmarks and the tests import this package.
 """
+
+SANDBOX_DATAVERSE_PATH = "/sandbox/dataverse"  # where the sandbox server serves the Dataverse environment

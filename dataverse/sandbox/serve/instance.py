@@ -16,9 +16,10 @@ from starlette.types import ASGIApp
 
 from dataverse.app import AppDeps, create_app_from_environment, entra_client_from_settings
 from dataverse.oauth.entra import EntraClient
-from dataverse.sandbox.entra import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_ENTRA_MOUNT_PATH
+from dataverse.sandbox.entra.context import SANDBOX_ENTRA_MOUNT_PATH
 from dataverse.sandbox.entra.http_client import SandboxEntraHttpClient
-from dataverse.sandbox.serve.server import SANDBOX_DATAVERSE_PATH
+from dataverse.sandbox.entra.registry import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
+from dataverse.sandbox.serve import SANDBOX_DATAVERSE_PATH
 from dataverse.sandbox.users import SANDBOX_TENANT_ID
 from dataverse.settings import Settings
 

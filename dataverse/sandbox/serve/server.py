@@ -30,9 +30,9 @@ from dataverse.sandbox.entra import (
     SandboxAppRegistry,
     create_sandbox_entra_app,
 )
+from dataverse.sandbox.serve import SANDBOX_DATAVERSE_PATH
 from dataverse.sandbox.users import SANDBOX_TENANT_ID
 
-SANDBOX_DATAVERSE_PATH = "/sandbox/dataverse"
 DEFAULT_SANDBOX_PORT = 7000
 DEFAULT_APP_URL = "http://127.0.0.1:7071"
 
