@@ -9,6 +9,7 @@ On-Behalf-Of, no shaping: everything the app adds is what the comparison measure
 
 from __future__ import annotations
 
+import gc
 import os
 from typing import Any
 
@@ -26,6 +27,16 @@ QUERY_HEADERS = {  # what DataverseClient sends for query_records(table="account
 
 
 def create_app() -> ASGIApp:
+    """Built as the app is (dataverse.sandbox.serve.instance.create_app): the collector paused, then frozen."""
+    gc.disable()
+    try:
+        return _build()
+    finally:
+        gc.freeze()
+        gc.enable()
+
+
+def _build() -> ASGIApp:
     from mcp.server.mcpserver import MCPServer
     from mcp.server.transport_security import TransportSecuritySettings
 

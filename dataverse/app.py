@@ -177,6 +177,8 @@ def build_app(settings: Settings, deps: AppDeps | None = None) -> ASGIApp:
             await in_process_expiry.aclose()
         if deps.http is None:
             await http.aclose()
+        if deps.store is None:  # made here from the settings: its connections close with the app
+            await store.close()
 
     routes: list[BaseRoute] = [
         Route("/health", _health_endpoint(store), methods=["GET"]),

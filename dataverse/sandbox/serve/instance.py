@@ -12,6 +12,8 @@ own values when unset. Served by `python -m dataverse serve`, or by uvicorn dire
 
 from __future__ import annotations
 
+import gc
+
 from starlette.types import ASGIApp
 
 from dataverse.app import AppDeps, create_app_from_environment, entra_client_from_settings
@@ -51,6 +53,14 @@ def entra_client_for_sandbox_server(settings: Settings) -> EntraClient:
 
 
 def create_app(settings: Settings | None = None) -> ASGIApp:
-    """The app for one instance, from the environment (uvicorn's `--factory` calls this with no argument)."""
-    settings = settings_for_sandbox_server(settings or Settings())
-    return create_app_from_environment(settings, deps=AppDeps(entra=entra_client_for_sandbox_server(settings)))
+    """The app for one instance, from the environment (uvicorn's `--factory` calls this with no argument). Built as
+    function_app builds it in Azure: the collector paused, then everything built frozen out of future collections."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        settings = settings_for_sandbox_server(settings or Settings())
+        return create_app_from_environment(settings, deps=AppDeps(entra=entra_client_for_sandbox_server(settings)))
+    finally:
+        gc.freeze()
+        if was_enabled:
+            gc.enable()
