@@ -46,8 +46,8 @@ test: venv azurite browser
 	AZURITE_TABLE_BIN=$(abspath $(AZURITE)) AXE_CORE_JS=$(abspath $(AXE)) CHROMIUM_PATH=$(CHROMIUM) \
 		$(PY) -m pytest -q $(PYTEST_ARGS)
 
-bench: venv
-	$(PY) -m benchmarks
+bench: venv azurite
+	AZURITE_TABLE_BIN=$(abspath $(AZURITE)) $(PY) -m benchmarks
 
 clean:
 	rm -rf $(VENV) .tools .pytest_cache test-artifacts

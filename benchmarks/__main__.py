@@ -1,5 +1,6 @@
-"""`python -m benchmarks` (what `make bench` runs): every benchmark in turn, then the table and results.json.
-`python -m benchmarks overhead compactness` runs only the named ones."""
+"""`python -m benchmarks` (what `make bench` runs): every benchmark in turn, then the table, results.json (with the
+targets and their history) and docs/benchmarks.md. `python -m benchmarks overhead compactness` runs only the named
+ones (written to results.json, not added to the history)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,16 @@ import time
 import warnings
 from typing import Any
 
-from benchmarks.report import RESULTS_PATH, build_rows, print_table, write_results
+from benchmarks.history import RESULTS_PATH, TREND_PATH, write_results, write_trend
+from benchmarks.report import build_rows, print_table
+
+BENCHMARKS = ("overhead", "latency_ratio", "round_trips", "compactness", "tool_list", "bulk", "cold_start",
+              "cold_network", "throughput")
 
 
 async def _run(selected: list[str]) -> dict[str, Any]:
     from benchmarks.bulk import measure_bulk
+    from benchmarks.cold_network import measure_cold_network
     from benchmarks.cold_start import measure_cold_start
     from benchmarks.compactness import measure_compactness
     from benchmarks.overhead import measure_latency_ratio, measure_overhead, measure_round_trips
@@ -29,11 +35,9 @@ async def _run(selected: list[str]) -> dict[str, Any]:
         "tool_list": measure_tool_list,
         "bulk": measure_bulk,
         "cold_start": lambda: asyncio.to_thread(measure_cold_start),
+        "cold_network": lambda: asyncio.to_thread(measure_cold_network),
         "throughput": measure_throughput,
     }
-    unknown = set(selected) - set(benchmarks)
-    if unknown:
-        raise SystemExit(f"unknown benchmark(s) {sorted(unknown)}; choose from {sorted(benchmarks)}")
     results: dict[str, Any] = {}
     for name, run in benchmarks.items():
         if selected and name not in selected:
@@ -46,13 +50,20 @@ async def _run(selected: list[str]) -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> None:
+    unknown = set(argv) - set(BENCHMARKS)
+    if unknown:
+        raise SystemExit(f"unknown benchmark(s) {sorted(unknown)}; choose from {list(BENCHMARKS)}")
     warnings.simplefilter("ignore")
     logging.disable(logging.WARNING)  # request logs of the in-process apps would drown the table
     results = asyncio.run(_run(argv))
     rows = build_rows(results)
     print_table(rows)
-    write_results(results, rows)
+    full_run = not argv or set(argv) == set(BENCHMARKS)
+    document = write_results(results, rows, full_run=full_run)
     print(f"\nwritten to {RESULTS_PATH}")
+    if full_run:
+        write_trend(document["history"])
+        print(f"trend written to {TREND_PATH}")
 
 
 if __name__ == "__main__":

@@ -226,8 +226,8 @@ def create_direct_query(full: FullApp) -> Callable[[], Any]:
 
 
 @contextlib.asynccontextmanager
-async def serving(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+async def serving(app: Any, *, base_url: str = BASE_URL) -> AsyncIterator[httpx.AsyncClient]:
     """Run the app's lifespan and yield an httpx client bound to it through ASGITransport (no sockets)."""
     async with lifespan(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL, timeout=60) as client:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url, timeout=60) as client:
             yield client

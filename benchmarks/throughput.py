@@ -1,107 +1,79 @@
-"""Throughput and memory under load: one uvicorn worker on loopback per server (the full app, the SDK floor), 16
-concurrent clients sending a fixed number of tools/call each round, rounds alternating between the two servers.
-Reports tools/call per second (median over rounds) and the server process's peak RSS (VmHWM) after the load."""
+"""Throughput and memory under load, each server in its own processes and the sandbox in another: the app (uvicorn,
+1, 2 and 4 workers, Table Storage on Azurite, Entra and Dataverse the sandbox server over loopback) against the thin
+proxy (benchmarks/thin_proxy.py: a bare MCPServer tool making the same Dataverse request with a token for the same
+user) on the same sandbox server, with the same workers. 16 concurrent clients send a fixed number of tools/call
+each round, rounds alternating between the two. Reports tools/call per second (median over rounds), their ratio, and
+each server's peak RSS (VmHWM) after the load: per worker and in all (workers and supervisor). Also each server's
+CPU time per call (its processes' user + system time over a round): with one sandbox server serving both, the rate
+can be bound by the sandbox, while the CPU per call is what the server itself spends.
+Needs Azurite (`make azurite`; found as the tests find it: AZURITE_TABLE_BIN or .tools/)."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 
 from benchmarks.apps import QUERY_ARGUMENTS, mcp_headers, tool_payload, tools_call_body
 from benchmarks.measure import median
+from benchmarks.processes import Deployment, Served, cpu_seconds, server_memory
 
-ROOT = Path(__file__).resolve().parent.parent
 CONCURRENCY = 16
+WORKERS = (1, 2, 4)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def peak_rss_kib(pid: int) -> int:
-    """VmHWM (peak resident set) of a process, in KiB, from /proc."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no VmHWM for pid {pid}")
-
-
-@contextlib.contextmanager
-def _server(kind: str) -> Iterator[tuple[subprocess.Popen[str], str, str]]:
-    port = _free_port()
-    process = subprocess.Popen([sys.executable, "-m", "benchmarks.serve", kind, str(port)], cwd=ROOT,
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        assert process.stdout is not None
-        token = json.loads(process.stdout.readline())["token"]
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"{kind} server did not start") from None
-                time.sleep(0.05)
-        yield process, f"http://127.0.0.1:{port}", token
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-async def _load(base_url: str, body_for: Any, headers: dict[str, str], *, requests: int) -> float:
-    """tools/call per second for `requests` calls spread over CONCURRENCY clients (each its own connection)."""
+async def _load(server: Served, body_for: Callable[[], bytes], *, requests: int) -> tuple[float, float]:
+    """tools/call per second for `requests` calls spread over CONCURRENCY clients (each its own connection), and the
+    server's CPU milliseconds per call."""
     per_client = requests // CONCURRENCY
+    headers = mcp_headers(server.bearer or None)
 
     async def client_loop() -> None:
-        async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
+        async with httpx.AsyncClient(base_url=server.url, timeout=60) as client:
             for _ in range(per_client):
                 tool_payload(await client.post("/mcp", content=body_for(), headers=headers))
 
-    started = time.perf_counter()
+    cpu_before, started = cpu_seconds(server.process.pid), time.perf_counter()
     await asyncio.gather(*(client_loop() for _ in range(CONCURRENCY)))
-    return per_client * CONCURRENCY / (time.perf_counter() - started)
+    elapsed, calls = time.perf_counter() - started, per_client * CONCURRENCY
+    return calls / elapsed, (cpu_seconds(server.process.pid) - cpu_before) * 1000 / calls
 
 
-async def measure_throughput(*, rounds: int = 3, requests: int = 1600) -> dict[str, Any]:
-    bodies = {
-        "app": lambda: tools_call_body("query_records", QUERY_ARGUMENTS),
-        "floor": lambda: tools_call_body("constant", {}),
-    }
-    rates: dict[str, list[float]] = {"app": [], "floor": []}
-    peaks: dict[str, int] = {}
-    with _server("app") as (app_process, app_url, token), _server("floor") as (floor_process, floor_url, _):
-        targets = {
-            "app": (app_url, mcp_headers(token), app_process), "floor": (floor_url, mcp_headers(), floor_process),
-        }
-        for kind, (url, headers, _) in targets.items():  # warm-up: caches, connections, lazy imports
-            await _load(url, bodies[kind], headers, requests=CONCURRENCY * 4)
+async def _compare(deployment: Deployment, workers: int, *, rounds: int, requests: int) -> dict[str, Any]:
+    bodies = {"app": lambda: tools_call_body("query_records", QUERY_ARGUMENTS),
+              "thin": lambda: tools_call_body("query_accounts", {})}
+    rates: dict[str, list[float]] = {"app": [], "thin": []}
+    cpu: dict[str, list[float]] = {"app": [], "thin": []}
+    with deployment.app_server(workers=workers) as app, deployment.thin_proxy(workers=workers) as thin:
+        servers = {"app": app, "thin": thin}
+        for kind, server in servers.items():  # warm-up: every worker's caches, connections and lazy imports
+            await _load(server, bodies[kind], requests=CONCURRENCY * 8 * workers)
         for _ in range(rounds):
-            for kind, (url, headers, _) in targets.items():
-                rates[kind].append(await _load(url, bodies[kind], headers, requests=requests))
-        for kind, (_, _, process) in targets.items():
-            peaks[kind] = peak_rss_kib(process.pid)
+            for kind, server in servers.items():
+                rate, cpu_ms = await _load(server, bodies[kind], requests=requests)
+                rates[kind].append(rate)
+                cpu[kind].append(cpu_ms)
+        memory = {kind: server_memory(server.process.pid) for kind, server in servers.items()}
+    return {
+        "workers": workers,
+        "calls_per_second": {kind: median(values) for kind, values in rates.items()},
+        "ratio": median(rates["app"]) / median(rates["thin"]),
+        "server_cpu_ms_per_call": {kind: median(values) for kind, values in cpu.items()},
+        "peak_rss_mib": {kind: {"per_worker_max": max(m.per_worker_mib), "total": m.total_mib}
+                         for kind, m in memory.items()},
+    }
+
+
+async def measure_throughput(*, rounds: int = 3, requests: int = 1200) -> dict[str, Any]:
+    with Deployment.start() as deployment:
+        by_workers = [await _compare(deployment, workers, rounds=rounds, requests=requests) for workers in WORKERS]
     return {
         "concurrency": CONCURRENCY,
         "requests_per_round": requests,
         "rounds": rounds,
-        "calls_per_second": {kind: median(values) for kind, values in rates.items()},
-        "peak_rss_mib": {kind: kib / 1024 for kind, kib in peaks.items()},
-        "throughput_ratio": median(rates["app"]) / median(rates["floor"]),
+        "by_workers": by_workers,
+        "throughput_ratio": min(entry["ratio"] for entry in by_workers),
     }

@@ -3,6 +3,11 @@ helpers for the sandbox.
 
     python -m dataverse serve            # what `make run` does; PORT overrides 7071
     python -m dataverse token alice      # sign alice in to the running sandbox server; print her bearer
+    python -m dataverse sandbox          # the sandbox Dataverse and Entra ID alone, on 127.0.0.1:7000 (--port)
+
+`serve` runs everything in one process when no Dataverse is configured. With SANDBOX_SERVER_URL set it serves the app
+alone, using a running `sandbox` as its Dataverse and Entra ID over loopback (dataverse.sandbox.serve), so several
+instances can share one sandbox and one Table Storage.
 
 `token` finds the server `serve` started: `serve` notes its URL in a small record file (in the temp directory, per
 user; DATAVERSE_SERVE_RECORD overrides the path) that `token` reads, so `PORT=8080 make run` and then the banner's
@@ -27,6 +32,8 @@ if TYPE_CHECKING:
 
 
 DEFAULT_PORT = 7071
+DEFAULT_SANDBOX_PORT = 7000  # == dataverse.sandbox.serve.server.DEFAULT_SANDBOX_PORT (not imported: kept light)
+DEFAULT_APP_URL = f"http://127.0.0.1:{DEFAULT_PORT}"
 
 
 def serve_record_path() -> Path:
@@ -108,7 +115,14 @@ def serve(port: int) -> None:
     from dataverse.app import create_app_from_environment
 
     settings = _local_settings(port)
-    if settings.sandbox_mode:
+    if settings.sandbox_server_url:
+        from dataverse.sandbox.serve.instance import create_app, settings_for_sandbox_server
+
+        settings = settings_for_sandbox_server(settings)
+        app = create_app(settings)
+        print(f"\nDataverse MCP server using the sandbox server at {settings.sandbox_server_url}\n"
+              f"  MCP URL: {settings.mcp_url}\n", flush=True)
+    elif settings.sandbox_mode:
         from dataverse.sandbox.runtime import create_sandbox_runtime
 
         runtime = create_sandbox_runtime(settings)
@@ -153,9 +167,18 @@ def main(argv: list[str] | None = None) -> None:
     token = sub.add_parser("token", help="sign a sandbox user in against the running server; print the bearer")
     token.add_argument("username", help="alice, bob or carol")
     token.add_argument("--url", help="the server's base URL (default: the running `serve`, else port 7071)")
+    sandbox = sub.add_parser("sandbox", help="serve the sandbox Dataverse and Entra ID alone, for app instances")
+    sandbox.add_argument("--port", type=int, default=DEFAULT_SANDBOX_PORT, help=f"default {DEFAULT_SANDBOX_PORT}")
+    sandbox.add_argument("--app-url", action="append", dest="app_urls", metavar="URL",
+                         help=f"an app's public URL allowed to sign users in (repeatable; default {DEFAULT_APP_URL})")
+    sandbox.add_argument("--public-url", help="the URL it answers as, when behind a proxy (default: its own)")
     args = parser.parse_args(argv)
     if args.command == "serve":
         serve(int(os.environ.get("PORT", str(DEFAULT_PORT))))
+    elif args.command == "sandbox":
+        from dataverse.sandbox.serve.server import serve_sandbox
+
+        serve_sandbox(port=args.port, public_url=args.public_url, app_urls=args.app_urls or [DEFAULT_APP_URL])
     else:
         print_token(args.username, token_base_url(args.url))
 

@@ -33,7 +33,7 @@ from starlette.types import ASGIApp
 from dataverse import jobs
 from dataverse.jsonrpc_guard import JsonRpcEnvelopeGuard
 from dataverse.landing import landing_endpoint
-from dataverse.oauth.entra import EntraApi, EntraClient
+from dataverse.oauth.entra import EntraApi, EntraClient, MsalHttpClient
 from dataverse.oauth.guard import transport_security_settings
 from dataverse.oauth.routes import create_oauth
 from dataverse.outages import StorageOutageMiddleware, tool_token_source
@@ -66,8 +66,12 @@ class AppDeps:
     sandbox: bool = False  # the pages a person sees carry the sandbox banner
 
 
-def entra_client_from_settings(settings: Settings) -> EntraClient:
-    """The Entra client for a real tenant: managed-identity assertion in Azure, else a local secret or certificate."""
+def entra_client_from_settings(
+    settings: Settings, *, http_client: MsalHttpClient | None = None, authorize_endpoint: str | None = None
+) -> EntraClient:
+    """The Entra client for a real tenant: managed-identity assertion in Azure, else a local secret or certificate.
+    `http_client` and `authorize_endpoint` are for a sandbox server standing in for Entra over loopback
+    (dataverse.sandbox.serve); Azure passes neither."""
     from dataverse.oauth.entra import client_assertion_from_managed_identity
 
     credential: str | dict[str, Any]
@@ -91,6 +95,8 @@ def entra_client_from_settings(settings: Settings) -> EntraClient:
         api_scope=f"api://{settings.entra_client_id}/{settings.mcp_scope}",
         authority_host=settings.entra_authority_host,
         client_credential=credential,
+        http_client=http_client,
+        authorize_endpoint=authorize_endpoint,
     )
 
 
@@ -166,10 +172,13 @@ def build_app(settings: Settings, deps: AppDeps | None = None) -> ASGIApp:
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         async with mcp.session_manager.run():
             yield
+        await oauth.dataverse_tokens.flush()
         if in_process_expiry is not None:
             await in_process_expiry.aclose()
         if deps.http is None:
             await http.aclose()
+        if deps.store is None:  # made here from the settings: its connections close with the app
+            await store.close()
 
     routes: list[BaseRoute] = [
         Route("/health", _health_endpoint(store), methods=["GET"]),

@@ -75,6 +75,11 @@ class Settings(BaseSettings):
     )
     entra_authority_host: str = Field("https://login.microsoftonline.com", description="Entra authority host.")
     mcp_scope: str = Field("MCP.Access", description="The delegated scope exposed by the app registration.")
+    sandbox_server_url: str = Field(
+        "", description="Local development and tests only: the URL of a sandbox server (`python -m dataverse "
+        "sandbox`) standing in for Entra ID. MSAL keeps its https authority; its requests are forwarded here over "
+        "loopback HTTP. Never set in Azure.",
+    )
 
     # --- our own OAuth authorization server --------------------------------------------------------------------------
     token_encryption_key: str = Field(
@@ -85,6 +90,11 @@ class Settings(BaseSettings):
         description="Lifetime of the access tokens this server issues (8 hours: see the README's design notes).",
     )
     refresh_token_ttl_seconds: int = Field(90 * 24 * 3600, description="Lifetime of refresh tokens (rotating).")
+    share_dataverse_tokens: bool = Field(
+        True, description="Keep the Dataverse tokens obtained On-Behalf-Of in Table Storage, encrypted, so that an "
+        "instance serving a sign-in another instance already served needs no Entra round trip. False keeps them in "
+        "each instance's memory only.",
+    )
     client_registration_ttl_seconds: int = Field(90 * 24 * 3600, description="DCR lifetime, renewed on use.")
     allowed_redirect_uris: CommaList = Field(
         default_factory=lambda: list(DEFAULT_REDIRECT_URIS),
@@ -151,7 +161,7 @@ class Settings(BaseSettings):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
-    @field_validator("public_base_url")
+    @field_validator("public_base_url", "sandbox_server_url")
     @classmethod
     def _strip_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")

@@ -59,6 +59,9 @@ param accessMode string
 @description('false removes the delete tools altogether (ALLOW_DELETE).')
 param allowDelete bool
 
+@description('Share Dataverse tokens obtained On-Behalf-Of between instances, encrypted in Table Storage (SHARE_DATAVERSE_TOKENS).')
+param shareDataverseTokens bool
+
 @description('Comma-separated logical table names; when set, only these tables are reachable (TABLE_ALLOWLIST).')
 param tableAllowlist string = ''
 
@@ -223,6 +226,7 @@ var appSettings = {
   TOKEN_ENCRYPTION_KEY: '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.tokenEncryptionKeyUri})'
   ACCESS_TOKEN_TTL_SECONDS: string(accessTokenTtlSeconds)
   REFRESH_TOKEN_TTL_SECONDS: string(refreshTokenTtlSeconds)
+  SHARE_DATAVERSE_TOKENS: shareDataverseTokens ? 'true' : 'false'
   CLIENT_REGISTRATION_TTL_SECONDS: string(clientRegistrationTtlSeconds)
   ALLOWED_REDIRECT_URIS: allowedRedirectUris
   EXTRA_REDIRECT_URIS: extraRedirectUris

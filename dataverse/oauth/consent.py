@@ -62,7 +62,7 @@ class BrowserFlow:
     abilities: Abilities
     branding: Branding
     refresh_token_ttl_seconds: int
-    entra_authority_host: str
+    entra_sign_in_url: str  # where the approval redirects the browser (Entra's authorize endpoint)
     clock: Callable[[], float] = field(default=time.time)
 
 
@@ -112,7 +112,7 @@ class ConsentEndpoints:
             abilities=flow.abilities,
             access_ends_at=flow.clock() + flow.refresh_token_ttl_seconds,
         )
-        targets = (origin_of(flow.entra_authority_host), origin_of(transaction.redirect_uri))
+        targets = (origin_of(flow.entra_sign_in_url), origin_of(transaction.redirect_uri))
         response = consent_page(view, branding=flow.branding, form_targets=targets)
         set_host_cookie(response, BROWSER_COOKIE, browser_id, max_age=BROWSER_COOKIE_MAX_AGE)
         return response

@@ -80,6 +80,11 @@ class EntraApi(Protocol):
     `EntraClient` implements it over MSAL; every call raises EntraError, or EntraUnavailableError when Entra cannot
     be reached."""
 
+    @property
+    def authorize_endpoint(self) -> str:
+        """Where browsers are sent to sign in (the consent page lets its form lead there)."""
+        ...
+
     def build_authorize_url(
         self, *, redirect_uri: str, state: str, code_challenge: str, nonce: str, login_hint: str | None = None
     ) -> str:
@@ -102,11 +107,16 @@ class EntraApi(Protocol):
 def client_assertion_from_managed_identity(managed_identity_client_id: str) -> Callable[[], str]:
     """A callable MSAL uses as `{"client_assertion": ...}`: the user-assigned managed identity's token for
     api://AzureADTokenExchange, trusted by the app registration's federated identity credential."""
-    from azure.identity import ManagedIdentityCredential
+    credential: TokenCredential | None = None
+    lock = threading.Lock()
 
-    credential: TokenCredential = ManagedIdentityCredential(client_id=managed_identity_client_id)
+    def get_assertion() -> str:  # azure.identity is imported when MSAL first needs an assertion, not at start-up
+        nonlocal credential
+        with lock:
+            if credential is None:
+                from azure.identity import ManagedIdentityCredential
 
-    def get_assertion() -> str:
+                credential = ManagedIdentityCredential(client_id=managed_identity_client_id)
         return credential.get_token(TOKEN_EXCHANGE_SCOPE).token
 
     return get_assertion

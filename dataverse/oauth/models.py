@@ -1,6 +1,7 @@
 """The proxy's state as named pydantic records, each stored in its own collection (names in `COLLECTIONS`), plus the
 SDK token types extended with the grant they belong to. Codes and tokens are keyed by their SHA-256 hash; the user's
-upstream Entra tokens sit in `Grant.upstream` encrypted (AES-GCM, bound to the grant id)."""
+upstream Entra tokens sit in `Grant.upstream` encrypted (AES-GCM, bound to the grant id), and the Dataverse tokens
+obtained for them, when shared between instances, in `SharedDataverseToken` (encrypted too)."""
 
 from __future__ import annotations
 
@@ -108,6 +109,14 @@ class AccessTokenRecord(BaseModel):
     tid: str
 
 
+class SharedDataverseToken(BaseModel):
+    """A Dataverse token obtained On-Behalf-Of, shared by the instances (key: hash of grant id and environment URL);
+    the token itself encrypted (AES-GCM, bound to the key and the user). See `dataverse.oauth.shared_tokens`."""
+
+    token: str  # encrypted
+    expires_at: float
+
+
 class RateWindowCount(BaseModel):
     """Requests counted in one fixed window for one rate-limit bucket (key: bucket and window start)."""
 
@@ -136,4 +145,5 @@ COLLECTIONS = {
     "refresh_tokens": "oauthrefreshtokens",
     "access_tokens": "oauthaccesstokens",
     "rate_limits": "oauthratelimits",
+    "dataverse_tokens": "oauthdataversetokens",
 }

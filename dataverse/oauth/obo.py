@@ -3,10 +3,12 @@
 `DataverseTokenService.get_token(access_token, environment_url)`:
 1. an in-process cache per (tenant, user, environment) answers until 5 minutes before the Dataverse token expires,
    so the steady state makes no Entra call and no storage call;
-2. otherwise the grant is loaded and its upstream Entra access token decrypted; if that has expired it is refreshed
+2. otherwise the token another instance obtained for this grant and environment, shared through storage (encrypted;
+   shared_tokens.py), answers under the same margin: a fresh instance makes one storage read, no Entra call;
+3. otherwise the grant is loaded and its upstream Entra access token decrypted; if that has expired it is refreshed
    with the stored refresh token and the rotated set saved with an ETag replace — when another instance won that
    race, its tokens are re-read and used (Entra may already have invalidated the refresh token we hold);
-3. then OBO for `<environment_url>/user_impersonation`.
+4. then OBO for `<environment_url>/user_impersonation`, and the token is shared for the other instances.
 Concurrent calls for one key in this process share one upstream round trip.
 """
 
@@ -29,6 +31,7 @@ from dataverse.oauth.errors import (
 )
 from dataverse.oauth.models import Grant, UpstreamTokenSet
 from dataverse.oauth.repository import OAuthRepository
+from dataverse.oauth.shared_tokens import SharedDataverseTokens
 from dataverse.storage.errors import ConcurrencyError, StorageUnavailableError
 
 logger = logging.getLogger(__name__)
@@ -49,8 +52,10 @@ class DataverseTokenService:
         entra: EntraApi,
         cipher: TokenCipher,
         clock: Callable[[], float] = time.time,
+        shared: SharedDataverseTokens | None = None,
     ) -> None:
         self._repository = repository
+        self._shared = shared
         self._entra = entra
         self._cipher = cipher
         self._clock = clock
@@ -74,11 +79,27 @@ class DataverseTokenService:
             cached = self._fresh(key)
             if cached is not None:
                 return cached
-            upstream_access_token = await self._upstream_access_token(grant_id, access_token.subject)
-            token, expires_at = await self._on_behalf_of(upstream_access_token, environment)
+            token, expires_at = await self._shared_or_new(grant_id, access_token.subject, environment)
             self._cache[key] = (token, float(expires_at))
             self._keys_by_grant.setdefault(grant_id, set()).add(key)
             return token
+
+    async def _shared_or_new(self, grant_id: str, subject: str, environment: str) -> tuple[str, float]:
+        if self._shared is not None:
+            found = await self._shared.get(grant_id=grant_id, subject=subject, environment=environment)
+            if found is not None and found[1] - DATAVERSE_TOKEN_MARGIN_SECONDS > self._clock():
+                return found
+        upstream_access_token = await self._upstream_access_token(grant_id, subject)
+        token, expires_at = await self._on_behalf_of(upstream_access_token, environment)
+        if self._shared is not None:
+            self._shared.put(grant_id=grant_id, subject=subject, environment=environment, token=token,
+                             expires_at=float(expires_at))
+        return token, float(expires_at)
+
+    async def flush(self) -> None:
+        """Wait until the tokens being shared with the other instances are written (shutdown; tests)."""
+        if self._shared is not None:
+            await self._shared.flush()
 
     def forget_grant(self, grant_id: str) -> None:
         """Drop the cached Dataverse tokens obtained through a grant (it was revoked on this instance)."""

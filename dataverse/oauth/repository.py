@@ -19,6 +19,7 @@ from dataverse.oauth.models import (
     Grant,
     RateWindowCount,
     RefreshTokenRecord,
+    SharedDataverseToken,
     UpstreamAuthState,
 )
 from dataverse.storage.protocol import Store
@@ -41,6 +42,7 @@ class OAuthRepository:
         self.refresh_tokens = self._collection("refresh_tokens", RefreshTokenRecord)
         self.access_tokens = self._collection("access_tokens", AccessTokenRecord)
         self.rate_limits = self._collection("rate_limits", RateWindowCount)
+        self.dataverse_tokens = self._collection("dataverse_tokens", SharedDataverseToken)
 
     def _collection(self, kind: str, model: type[ModelT]) -> TypedCollection[ModelT]:
         return TypedCollection(self._store.collection(COLLECTIONS[kind]), model, clock=self._clock)

@@ -34,7 +34,7 @@ from dataverse.oauth.callback import CallbackEndpoint
 from dataverse.oauth.cimd import ClientMetadataFetcher, Resolver, resolve_host
 from dataverse.oauth.consent import BrowserFlow, ConsentEndpoints
 from dataverse.oauth.consent_page import Abilities
-from dataverse.oauth.crypto import ValueSigner, derive_key, parse_master_key, upstream_token_cipher
+from dataverse.oauth.crypto import TokenCipher, ValueSigner, derive_key, parse_master_key, upstream_token_cipher
 from dataverse.oauth.entra import EntraApi
 from dataverse.oauth.guard import McpGuardMiddleware, allowed_hosts_for, allowed_origins_for
 from dataverse.oauth.metadata import authorization_server_metadata, metadata_route, protected_resource_routes
@@ -46,6 +46,7 @@ from dataverse.oauth.redirects import RedirectAllowList
 from dataverse.oauth.registration import MAX_REGISTRATION_BYTES, RegistrationEndpoint
 from dataverse.oauth.repository import OAuthRepository
 from dataverse.oauth.scopes import ScopePolicy
+from dataverse.oauth.shared_tokens import SharedDataverseTokens
 from dataverse.oauth.token_endpoint import MAX_TOKEN_BODY_BYTES, revocation_route, stamp_token_requests, token_route
 from dataverse.oauth.tokens import TokenService
 from dataverse.settings import Settings
@@ -139,7 +140,11 @@ def create_oauth(
         clock=clock,
     )
     verifier = CachingTokenVerifier(tokens, resource=settings.mcp_url, clock=clock)
-    dataverse_tokens = DataverseTokenService(repository=repository, entra=entra, cipher=cipher, clock=clock)
+    shared_tokens = SharedDataverseTokens(
+        repository.dataverse_tokens, TokenCipher(derive_key(master_key, "dataverse-tokens")), clock=clock
+    ) if settings.share_dataverse_tokens else None
+    dataverse_tokens = DataverseTokenService(repository=repository, entra=entra, cipher=cipher, clock=clock,
+                                             shared=shared_tokens)
     tokens.add_revocation_listener(dataverse_tokens.forget_grant)
     flow = BrowserFlow(
         repository=repository,
@@ -154,7 +159,7 @@ def create_oauth(
                             delete=settings.access_mode == "read_write" and settings.allow_delete),
         branding=branding,
         refresh_token_ttl_seconds=settings.refresh_token_ttl_seconds,
-        entra_authority_host=settings.entra_authority_host,
+        entra_sign_in_url=entra.authorize_endpoint if entra is not None else settings.entra_authority_host,
         clock=clock,
     )
     registration_endpoint = f"{settings.public_base_url}/register"

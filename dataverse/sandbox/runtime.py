@@ -1,4 +1,5 @@
-"""Sandbox mode wiring: one process serves the app, the sandbox Dataverse and the sandbox Entra ID.
+"""Sandbox mode wiring: one process serves the app, the sandbox Dataverse and the sandbox Entra ID (`make run`; the
+sandbox in a process of its own is dataverse.sandbox.serve).
 
 `create_sandbox_runtime(settings)` returns the settings and AppDeps that make `dataverse.app.build_app` run against
 the sandbox with the production code paths unchanged: the real OAuth proxy and MSAL client (whose http_client carries
@@ -32,13 +33,14 @@ from dataverse.sandbox.entra import (
     create_sandbox_entra_app,
 )
 from dataverse.sandbox.entra.in_process import in_process_entra_client_options
+from dataverse.sandbox.serve import SANDBOX_DATAVERSE_PATH
 from dataverse.sandbox.signin import sign_in
 from dataverse.sandbox.users import SANDBOX_TENANT_ID, SandboxUser
 from dataverse.settings import Settings
 from dataverse.storage.protocol import Store
 from dataverse.webapi.client import create_http_client
 
-SANDBOX_DATAVERSE_PATH = "/sandbox/dataverse"
+__all__ = ["SANDBOX_DATAVERSE_PATH", "SandboxRuntime", "create_sandbox_runtime"]
 
 
 @dataclass

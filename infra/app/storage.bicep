@@ -18,6 +18,7 @@ param appTableNames array = [
   'oauthrefreshtokens'
   'oauthaccesstokens'
   'oauthratelimits'
+  'oauthdataversetokens'
 ]
 
 resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {

@@ -28,6 +28,7 @@ LOCAL_ONLY_FIELDS: dict[str, str] = {
     "ENTRA_CERTIFICATE_PATH": "Local alternative to the secret; Azure uses the managed identity.",
     "ENTRA_CERTIFICATE_THUMBPRINT": "Belongs to ENTRA_CERTIFICATE_PATH, which is local-only.",
     "STORAGE_CONNECTION_STRING": "Azurite or a keyed account locally; Azure uses STORAGE_TABLE_ENDPOINT + identity.",
+    "SANDBOX_SERVER_URL": "The sandbox server standing in for Entra ID in local runs and tests; never in Azure.",
 }
 
 # Settings owned by the Functions host / Azure Monitor rather than by dataverse/settings.py.

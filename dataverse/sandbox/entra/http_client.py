@@ -8,6 +8,7 @@ ConnectionError, which is what requests' own exceptions are (OSError) and what E
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import httpx
@@ -20,7 +21,16 @@ class SandboxEntraHttpClient:
 
     def __init__(self, *, base_url: str, timeout_seconds: float = 10.0) -> None:
         self.sandbox_url = base_url.rstrip("/") + SANDBOX_ENTRA_MOUNT_PATH
-        self._client = httpx.Client(timeout=timeout_seconds, follow_redirects=False)
+        self._timeout_seconds = timeout_seconds
+        self._client: httpx.Client | None = None  # made on first use: an app that never asks Entra never pays for it
+        self._lock = threading.Lock()
+
+    @property
+    def _http(self) -> httpx.Client:
+        with self._lock:
+            if self._client is None:  # plain HTTP to the sandbox only: no certificate store to load
+                self._client = httpx.Client(timeout=self._timeout_seconds, follow_redirects=False, verify=False)
+            return self._client
 
     def route(self, url: str) -> str:
         """The sandbox URL standing in for an Entra URL; ConnectionError for any other host."""
@@ -32,7 +42,7 @@ class SandboxEntraHttpClient:
         if isinstance(data, dict):  # requests form-encodes bytes values (MSAL's certificate assertion) as text
             data = {key: value.decode() if isinstance(value, bytes) else value for key, value in data.items()}
         try:
-            return self._client.request(method, self.route(url), params=params, data=data, headers=headers)
+            return self._http.request(method, self.route(url), params=params, data=data, headers=headers)
         except httpx.TransportError as error:
             raise ConnectionError(f"sandbox Entra unreachable: {error!r}") from error
 
@@ -44,7 +54,8 @@ class SandboxEntraHttpClient:
         return self._send("POST", url, params=params, data=data, headers=headers)
 
     def close(self) -> None:
-        self._client.close()
+        if self._client is not None:
+            self._client.close()
 
 
 def sandbox_http_client(*, base_url: str) -> SandboxEntraHttpClient:

@@ -20,7 +20,7 @@ def serve_on_loopback(build_app: Callable[[str], Any], *, startup_timeout_second
     """Bind a loopback port, build the app for that base URL, serve it until the block exits."""
     import uvicorn  # a development dependency: only tests and the local demo serve this way
 
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # TCP: asyncio sets TCP_NODELAY
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))
     base_url = f"http://127.0.0.1:{listener.getsockname()[1]}"
