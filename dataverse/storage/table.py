@@ -1,7 +1,7 @@
 """The Azure Table Storage store (azure-data-tables, async): one table per collection, ETag-conditional writes.
 
 Built by `create_table_store` from a connection string (Azurite, local) or an endpoint plus an Azure credential
-(the managed identity in Azure). Tables are created lazily, once per process, and re-created if they disappear.
+(the managed identity in Azure). A table is created only when a call finds it missing (then the call is retried).
 Client timeouts and retries are short so an outage surfaces as StorageUnavailableError within seconds.
 Limits: keys up to `codec.MAX_KEY_CHARS` characters, values up to `codec.MAX_VALUE_CHARS` characters of JSON.
 """
@@ -65,9 +65,10 @@ class TableCollection:
         _CREATED_TABLES.add(self._table_id)
 
     async def _run(self, operation: Callable[[], Awaitable[T]]) -> T:
-        """Run one table call with error translation, creating the table and retrying once if it is missing."""
+        """Run one table call with error translation, creating the table and retrying once if it is missing. Tables
+        are not created up front: in Azure the infrastructure provisions them, so a cold instance's first calls
+        cost no create_table round trips."""
         async with translated_errors(self.name):
-            await self._ensure_table()
             try:
                 return await operation()
             except ResourceNotFoundError as error:

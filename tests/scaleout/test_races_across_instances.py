@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-import pytest
 
 from .calls import call_tool, ok, refresh, sign_in_with_official_client, tool_result
 from .cluster import Cluster
@@ -64,17 +63,24 @@ async def test_racing_delete_confirmations_on_every_instance_delete_once(cluster
 
 
 async def test_racing_bulk_confirmations_on_every_instance_apply_once(cluster: Cluster):
-    """For the tools engineer: `bulk_update_records` (issue 13) proposes above BULK_CONFIRM_THRESHOLD rows and is
-    confirmed with the delete's token machinery (tools/confirm/). Once it is listed, this test fails until it is
-    extended like the delete race above: propose a bulk update of more rows than the threshold, race its confirm tool
-    with `race_confirmations`, and assert one success, the others "already been used", and one $batch in
-    `cluster.sandbox_requests(method="POST", path="/api/data/v9.2/$batch")`."""
+    """A bulk update of more rows than BULK_CONFIRM_THRESHOLD is proposed on one instance; its confirmation, raced on
+    every instance, applies one $batch."""
     signed_in, _ = await sign_in_with_official_client(cluster)
     async with httpx.AsyncClient(timeout=30) as http:
-        listed = await http.post(cluster.mcp_url, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"}, headers={
-            "Accept": "application/json, text/event-stream", "MCP-Protocol-Version": "2025-06-18",
-            "Authorization": f"Bearer {signed_in.bearer}"})
-    names = {tool["name"] for tool in listed.json()["result"]["tools"]}
-    if "bulk_update_records" not in names:
-        pytest.skip("bulk_update_records is not on this branch yet (issue 13); this test is its place")
-    pytest.fail("bulk_update_records exists: extend this test with its racing confirmation (see the docstring)")
+        created = [await ok(http, cluster, signed_in.bearer, "create_record",
+                            {"table": "account", "values": {"name": f"Scale-out bulk {number}"}})
+                   for number in range(12)]
+        rows = [{"id": record["id"], "values": {"description": "raced"}} for record in created]
+        proposal = await ok(http, cluster, signed_in.bearer, "bulk_update_records", {"table": "account",
+                                                                                     "rows": rows})
+        assert proposal["status"] == "proposed" and proposal["count"] == len(rows)
+        batches_before = cluster.sandbox_requests(method="POST", path="/api/data/v9.2/$batch")
+
+        outcomes = await race_confirmations(http, cluster, signed_in.bearer, "confirm_bulk_change",
+                                            proposal["confirmation_token"])
+
+    confirmed = [result for is_error, result in outcomes if not is_error]
+    refused = [result for is_error, result in outcomes if is_error]
+    assert len(confirmed) == 1, outcomes
+    assert all("already been used" in str(text) for text in refused), refused
+    assert cluster.sandbox_requests(method="POST", path="/api/data/v9.2/$batch") == batches_before + 1
