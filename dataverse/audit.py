@@ -39,7 +39,7 @@ diagnostics = logging.getLogger("dataverse.audit_diagnostics")
 
 AuditEventName = Literal[
     "tool_call", "prompt_get", "resource_read", "proposal_created", "proposal_confirmed", "proposal_expired",
-    "proposal_failed", "delete_failed",
+    "proposal_failed", "delete_failed", "change_failed",
 ]
 AuditOutcome = Literal["ok", "error", "denied", "expired", "cancelled"]
 

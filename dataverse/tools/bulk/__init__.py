@@ -89,7 +89,7 @@ async def confirm_bulk_change(
     try:
         outcomes = await apply_batch(call, proposal.table, action)
     except DataverseRefusedError as error:
-        state.emit("delete_failed", "confirm_bulk_change", "error", call.caller, proposal)
+        state.emit("change_failed", "confirm_bulk_change", "error", call.caller, proposal)
         raise DataverseRefusedError(f"{error} The confirmation token is used up; the batch was not retried.") from error
     state.emit("proposal_confirmed", "confirm_bulk_change", "ok", call.caller, proposal)
     return _done(call, proposal.table, action.operation, outcomes)

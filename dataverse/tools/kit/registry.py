@@ -28,6 +28,7 @@ from dataclasses import dataclass, replace
 from typing import Annotated, Any, Generic, Literal, TypeVar, cast
 
 from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import ValidationError
@@ -139,10 +140,14 @@ class KitTool(Tool):
         refuse_unknown_arguments(self.name, self.parameters, arguments)
         refuse_company(self.name, self.alone, arguments)
         try:
-            self.fn_metadata.validate_arguments(arguments)
-        except ValidationError as error:
-            raise InvalidArgumentError(describe_validation_error(self.name, self.parameters, error)) from None
-        return await super().run(arguments, context, convert_result=convert_result)
+            return await super().run(arguments, context, convert_result=convert_result)
+        except UnexpectedToolError:
+            raise
+        except ToolError as error:  # the SDK's refusal of the arguments, with pydantic's dump: say it in words
+            if isinstance(error.__cause__, ValidationError):
+                raise InvalidArgumentError(describe_validation_error(self.name, self.parameters, error.__cause__)
+                                           ) from None
+            raise
 
 
 def build_tools(groups: Sequence[ToolGroup[Any]], runtime: ToolRuntime) -> list[Tool]:
@@ -209,5 +214,8 @@ def _make_tool(spec: ToolSpec, runtime: ToolRuntime, state: Any) -> Tool:
         tool.parameters = spec.input_schema(state, tool.parameters)
     if tool.fn_metadata.output_schema is not None:
         tool.fn_metadata.output_schema = compact_output_schema(tool.fn_metadata.output_schema)
+        # The result is dumped from a validated ResultModel (tool_result); the SDK validating that dump again
+        # against the same model costs every call and can only agree. The schema is still published.
+        tool.fn_metadata.output_model = None
     tool.alone = spec.alone
     return tool
