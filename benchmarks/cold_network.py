@@ -16,8 +16,9 @@ from typing import Any
 
 from benchmarks.cold_start import spawn
 from benchmarks.measure import median
-from benchmarks.netem import bind_loopback, delaying_proxy
+from benchmarks.netem import delaying_proxy
 from benchmarks.processes import Deployment, free_port
+from dataverse.sandbox.entra.loopback import bind_loopback
 
 DEFAULT_LATENCY_MS = {"entra": 80.0, "storage": 10.0, "dataverse": 60.0}
 

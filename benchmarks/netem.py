@@ -12,14 +12,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-import threading
-import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 import httpx
 from starlette.types import Message, Receive, Scope, Send
+
+from dataverse.sandbox.entra.loopback import serve_on_loopback
 
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade"})
 
@@ -90,29 +90,6 @@ class ServedDelayingProxy:
 def delaying_proxy(target: str, routes: Mapping[str, tuple[str, float]], *,
                    listener: socket.socket | None = None) -> Iterator[ServedDelayingProxy]:
     """Serve a DelayingProxy in a background thread on `listener` (bound by the caller) or a free loopback port."""
-    import uvicorn
-
-    if listener is None:
-        listener = bind_loopback()
     proxy = DelayingProxy(target=target.rstrip("/"), routes=routes)
-    server = uvicorn.Server(uvicorn.Config(proxy, log_level="warning", access_log=False, lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True, name="netem")
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the latency proxy did not start")
-        time.sleep(0.005)
-    try:
-        yield ServedDelayingProxy(url=f"http://127.0.0.1:{listener.getsockname()[1]}", proxy=proxy)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        listener.close()
-
-
-def bind_loopback() -> socket.socket:
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # TCP: asyncio sets TCP_NODELAY
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    return listener
+    with serve_on_loopback(lambda _url: proxy, listener=listener, lifespan="on", name="netem") as url:
+        yield ServedDelayingProxy(url=url, proxy=proxy)

@@ -10,8 +10,6 @@ import hashlib
 import html
 import re
 import secrets
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -34,6 +32,7 @@ from dataverse.sandbox.entra import (
     create_sandbox_entra_app,
     sandbox_entra_client_options,
 )
+from dataverse.sandbox.entra.loopback import serve_on_loopback
 from dataverse.settings import Settings
 from dataverse.storage.memory import MemoryStore
 from dataverse.storage.protocol import Store
@@ -103,26 +102,9 @@ def build_test_app(base_url: str, *, store: Store, clock: Clock, registry: Sandb
 
 @contextlib.contextmanager
 def serve(build) -> Iterator[str]:
-    import uvicorn
-
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # TCP: asyncio sets TCP_NODELAY
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    base_url = f"http://127.0.0.1:{listener.getsockname()[1]}"
-    server = uvicorn.Server(uvicorn.Config(build(base_url), log_level="warning", access_log=False, lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("test server did not start")
-        time.sleep(0.005)
-    try:
+    """Serve `build(base_url)` over loopback HTTP, with its lifespan (the MCP session manager) running."""
+    with serve_on_loopback(build, lifespan="on", name="test") as base_url:
         yield base_url
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        listener.close()
 
 
 @contextlib.contextmanager

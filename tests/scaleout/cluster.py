@@ -24,10 +24,11 @@ from pathlib import Path
 
 import httpx
 
+from dataverse.sandbox.entra.loopback import bind_loopback
 from dataverse.settings import Settings
 from tests.azurite import AzuriteTable, start_azurite
 
-from .proxy import RoundRobinProxy, bind_loopback, serving_proxy
+from .proxy import RoundRobinProxy, serving_proxy
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_SECONDS = 60.0

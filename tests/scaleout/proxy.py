@@ -16,12 +16,13 @@ import contextlib
 import itertools
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import httpx
 from starlette.types import Message, Receive, Scope, Send
+
+from dataverse.sandbox.entra.loopback import serve_on_loopback
 
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
                         "transfer-encoding", "upgrade"})
@@ -152,30 +153,6 @@ class ServedProxy:
 @contextlib.contextmanager
 def serving_proxy(backends: list[str], *, listener: socket.socket | None = None) -> Iterator[ServedProxy]:
     """Serve a RoundRobinProxy over `backends` on loopback (on `listener` when given, else a free port)."""
-    import uvicorn
-
-    if listener is None:
-        listener = bind_loopback()
     proxy = RoundRobinProxy(backends=list(backends))
-    server = uvicorn.Server(uvicorn.Config(proxy, log_level="warning", access_log=False, lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True, name="round-robin")
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the proxy did not start")
-        time.sleep(0.005)
-    try:
-        yield ServedProxy(url=f"http://127.0.0.1:{listener.getsockname()[1]}", proxy=proxy)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        listener.close()
-
-
-def bind_loopback() -> socket.socket:
-    """A listening-ready socket on a free loopback port (bound now, so the port is known before serving)."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # TCP: asyncio sets TCP_NODELAY
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    return listener
+    with serve_on_loopback(lambda _url: proxy, listener=listener, lifespan="on", name="round-robin") as url:
+        yield ServedProxy(url=url, proxy=proxy)

@@ -79,8 +79,12 @@ async def test_an_instance_killed_mid_run_loses_nothing_and_does_nothing_twice(c
         renewed = await refresh(http, cluster, signed_in, str(signed_in.tokens.refresh_token))
         assert renewed.status_code == 200, renewed.text
         await ok(http, cluster, renewed.json()["access_token"], "whoami", {})
-        casualties = [entry for entry in log[killed_at:] if entry.backend == VICTIM]
-        assert len(casualties) <= READERS and all(entry.status == 502 for entry in casualties), casualties
+        # At most one request per reader was in flight to the victim when it died: each either finished just before
+        # the kill (its 200 is logged when the proxy thread gets to it) or came back as the proxy's 502, never a hang
+        # or another error; after that the proxy routes nothing more to it.
+        routed_to_victim = [entry for entry in log[killed_at:] if entry.backend == VICTIM]
+        assert len(routed_to_victim) <= READERS, routed_to_victim
+        assert all(entry.status in (200, 502) for entry in routed_to_victim), routed_to_victim
 
     for record_id in records:
         assert cluster.sandbox_requests(method="DELETE", path=f"/api/data/v9.2/accounts({record_id})") == 1

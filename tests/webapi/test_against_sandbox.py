@@ -6,21 +6,19 @@ with ETags, errors, and the retry rules against the sandbox's injected throttlin
 
 from __future__ import annotations
 
-import socket
-import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import date
 
 import httpx
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from dataverse.sandbox.dataverse.app import create_sandbox_dataverse_app, sandbox_token_verifier
 from dataverse.sandbox.dataverse.organization import SandboxOrganization, create_sandbox_organization
 from dataverse.sandbox.dataverse.search_routes import search_state
+from dataverse.sandbox.entra.loopback import serve_on_loopback
 from dataverse.sandbox.identity import mint_user_token
 from dataverse.sandbox.users import ALICE, BOB, CAROL, SandboxUser
 from dataverse.webapi import (
@@ -79,24 +77,9 @@ def build_app(organization: SandboxOrganization, environment_url: str) -> Starle
 @pytest.fixture(scope="module")
 def loopback_server() -> Iterator[tuple[SandboxOrganization, str]]:
     """One uvicorn server on 127.0.0.1 (port chosen by the OS) for the module's loopback tests."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    environment_url = f"http://127.0.0.1:{port}{MOUNT}"
     organization = create_sandbox_organization(today=TODAY)
-    config = uvicorn.Config(build_app(organization, environment_url), lifespan="off", log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    for _ in range(500):
-        if server.started:
-            break
-        threading.Event().wait(0.01)
-    assert server.started, "the loopback sandbox did not start"
-    yield organization, environment_url
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    with serve_on_loopback(lambda base_url: build_app(organization, base_url + MOUNT), name="loopback sandbox") as url:
+        yield organization, url + MOUNT
 
 
 @pytest.fixture(params=["asgi", "loopback"])
