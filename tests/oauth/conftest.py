@@ -53,6 +53,13 @@ class Clock:
     def advance(self, seconds: float) -> None:
         self.offset += seconds
 
+    @classmethod
+    def starting_a_window(cls, window_seconds: int = 60) -> Clock:
+        """A clock one second into a fresh rate-limit window, so a test's requests never straddle two windows."""
+        clock = cls()
+        clock.advance(window_seconds - clock() % window_seconds + 1)
+        return clock
+
 
 @dataclass
 class TestServer:

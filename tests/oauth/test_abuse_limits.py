@@ -36,9 +36,10 @@ async def post_registration(http: httpx.AsyncClient, base_url: str, address: str
 
 
 # --- rate limits ---------------------------------------------------------------------------------------------------
-async def test_forty_registrations_in_a_tenth_of_a_second_stop_at_the_per_address_limit(server):
-    async with httpx.AsyncClient(timeout=20) as http:
-        responses = await asyncio.gather(*(post_registration(http, server.base_url) for _ in range(40)))
+async def test_forty_registrations_in_a_tenth_of_a_second_stop_at_the_per_address_limit():
+    with running_server(clock=Clock.starting_a_window()) as server:
+        async with httpx.AsyncClient(timeout=20) as http:
+            responses = await asyncio.gather(*(post_registration(http, server.base_url) for _ in range(40)))
     statuses = sorted(response.status_code for response in responses)
     allowed = DEFAULT_LIMITS["/register"].per_address
     assert statuses == [201] * allowed + [429] * (40 - allowed)
@@ -49,7 +50,7 @@ async def test_forty_registrations_in_a_tenth_of_a_second_stop_at_the_per_addres
 
 
 async def test_the_global_limit_holds_when_every_request_comes_from_another_address():
-    with running_server(oauth_options={"rate_limits": SMALL}) as server:
+    with running_server(clock=Clock.starting_a_window(), oauth_options={"rate_limits": SMALL}) as server:
         async with httpx.AsyncClient() as http:
             from_one = [await post_registration(http, server.base_url, "198.51.100.1") for _ in range(4)]
             from_others = [await post_registration(http, server.base_url, f"198.51.100.{n}") for n in (2, 3, 4)]
@@ -58,7 +59,7 @@ async def test_the_global_limit_holds_when_every_request_comes_from_another_addr
 
 
 async def test_ipv6_addresses_count_per_64_block():
-    with running_server(oauth_options={"rate_limits": SMALL}) as server:
+    with running_server(clock=Clock.starting_a_window(), oauth_options={"rate_limits": SMALL}) as server:
         async with httpx.AsyncClient() as http:
             statuses = [(await post_registration(http, server.base_url, f"2001:db8:1:2::{n}")).status_code
                         for n in range(1, 5)]
@@ -67,7 +68,7 @@ async def test_ipv6_addresses_count_per_64_block():
 
 @pytest.mark.parametrize("path", ["/authorize", "/token"])
 async def test_authorize_and_token_are_limited_too(path):
-    with running_server(oauth_options={"rate_limits": SMALL}) as server:
+    with running_server(clock=Clock.starting_a_window(), oauth_options={"rate_limits": SMALL}) as server:
         client_id = await new_client(server)
         async with httpx.AsyncClient() as http:
             if path == "/authorize":
@@ -80,7 +81,7 @@ async def test_authorize_and_token_are_limited_too(path):
 
 
 async def test_a_browser_past_the_limit_gets_a_page_with_retry_after():
-    with running_server(oauth_options={"rate_limits": SMALL}) as server:
+    with running_server(clock=Clock.starting_a_window(), oauth_options={"rate_limits": SMALL}) as server:
         client_id = await new_client(server)
         async with httpx.AsyncClient() as http:
             for _ in range(3):
@@ -93,7 +94,7 @@ async def test_a_browser_past_the_limit_gets_a_page_with_retry_after():
 
 async def test_the_limit_is_counted_across_two_instances_sharing_one_azurite(azurite):
     prefix = f"t{uuid.uuid4().hex[:12]}"
-    clock = Clock()
+    clock = Clock.starting_a_window()
     stores = [create_table_store(connection_string=azurite.connection_string, table_prefix=prefix, clock=clock)
               for _ in range(2)]
     try:
@@ -114,10 +115,12 @@ async def test_the_limit_is_counted_across_two_instances_sharing_one_azurite(azu
 async def test_concurrent_requests_on_two_instances_never_exceed_the_limit(azurite):
     prefix = f"t{uuid.uuid4().hex[:12]}"
     limits = {"/register": RateLimit(per_address=12, overall=100)}
-    stores = [create_table_store(connection_string=azurite.connection_string, table_prefix=prefix) for _ in range(2)]
+    clock = Clock.starting_a_window()
+    stores = [create_table_store(connection_string=azurite.connection_string, table_prefix=prefix, clock=clock)
+              for _ in range(2)]
     try:
-        with running_server(store=stores[0], oauth_options={"rate_limits": limits}) as first, \
-                running_server(store=stores[1], oauth_options={"rate_limits": limits}) as second:
+        with running_server(store=stores[0], clock=clock, oauth_options={"rate_limits": limits}) as first, \
+                running_server(store=stores[1], clock=clock, oauth_options={"rate_limits": limits}) as second:
             async with httpx.AsyncClient(timeout=30) as http:
                 responses = await asyncio.gather(*(post_registration(http, instance.base_url)
                                                    for instance in (first, second) * 15))
