@@ -12,7 +12,7 @@ accessibility.
 
 `make browser` (a prerequisite of `make test`) installs what this needs: `apt-get install chromium` when
 /usr/bin/chromium is missing, Playwright from requirements-dev.txt, and `npm install --prefix .tools axe-core`.
-$CHROMIUM_BIN and $AXE_CORE_JS point elsewhere.
+$CHROMIUM_PATH and $AXE_CORE_JS point elsewhere (`make test` sets both).
 """
 
 from __future__ import annotations
@@ -41,10 +41,10 @@ class BrowserToolMissingError(RuntimeError):
 
 
 def find_chromium() -> Path:
-    path = Path(os.environ.get("CHROMIUM_BIN") or DEFAULT_CHROMIUM)
+    path = Path(os.environ.get("CHROMIUM_PATH") or DEFAULT_CHROMIUM)
     if not (path.is_file() and os.access(path, os.X_OK)):
         raise BrowserToolMissingError(f"chromium not found at {path}: run `make browser` (apt-get install chromium) "
-                                      "or set CHROMIUM_BIN.")
+                                      "or set CHROMIUM_PATH.")
     return path
 
 

@@ -18,8 +18,9 @@ from mcp.shared.auth import AuthorizationCodeResult, OAuthClientMetadata
 
 from dataverse.sandbox.users import ALICE
 from tests.oauth.official_client import MemoryTokenStorage
+from tests.served_sandbox import sandbox_server
 
-from .conftest import DESKTOP, PHONE, SMALLEST, check_page, sandbox_server
+from .conftest import DESKTOP, PHONE, SMALLEST, check_page
 
 CLIENT_CALLBACK = "http://127.0.0.1:33418/callback"
 DONE_PAGE = ('<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Connected</title></head>'

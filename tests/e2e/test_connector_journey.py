@@ -9,7 +9,6 @@ import calendar
 import contextlib
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import httpx2
 import pytest
@@ -18,11 +17,11 @@ from mcp.client.client import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from dataverse.sandbox.dataverse.security import SecuredDataset, caller_for
-from dataverse.sandbox.runtime import SandboxRuntime, create_sandbox_runtime
+from dataverse.sandbox.runtime import SandboxRuntime
 from dataverse.sandbox.users import ALICE, BOB, CAROL, SandboxUser
-from dataverse.settings import Settings
-from tests.oauth.conftest import Browser, serve
+from tests.oauth.conftest import Browser
 from tests.oauth.test_oauth_client_flow import MemoryTokenStorage, oauth_provider
+from tests.served_sandbox import SandboxServer, sandbox_server
 
 CLOSING_THIS_MONTH = (
     "statecode eq 0 and Microsoft.Dynamics.CRM.ThisMonth(PropertyName='estimatedclosedate') and "
@@ -30,35 +29,19 @@ CLOSING_THIS_MONTH = (
 )
 
 
-@dataclass
-class LiveSandbox:
-    base_url: str
-    runtime: SandboxRuntime
-
-    @property
-    def mcp_url(self) -> str:
-        return f"{self.base_url}/mcp"
-
-
 @pytest.fixture
-def live() -> Iterator[LiveSandbox]:
-    built: dict[str, SandboxRuntime] = {}
-
-    def build(base_url: str):
-        built["runtime"] = create_sandbox_runtime(Settings(public_base_url=base_url))
-        return built["runtime"].build_app()
-
-    with serve(build) as base_url:
-        yield LiveSandbox(base_url, built["runtime"])
+def live() -> Iterator[SandboxServer]:
+    with sandbox_server() as running:
+        yield running
 
 
-def connector(live: LiveSandbox, user: SandboxUser, storage: MemoryTokenStorage, browser: Browser):
+def connector(live: SandboxServer, user: SandboxUser, storage: MemoryTokenStorage, browser: Browser):
     """An official SDK OAuth client whose 'browser' approves consent and signs in as `user`."""
     return oauth_provider(live, storage, browser, username=user.username)
 
 
 @contextlib.asynccontextmanager
-async def mcp_session(live: LiveSandbox, provider: OAuthClientProvider):
+async def mcp_session(live: SandboxServer, provider: OAuthClientProvider):
     async with httpx2.AsyncClient(auth=provider, timeout=30) as http:
         async with Client(streamable_http_client(live.mcp_url, http_client=http)) as client:
             yield client
