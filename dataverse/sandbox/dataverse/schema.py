@@ -15,12 +15,14 @@ from dataverse.sandbox.dataverse.model import Column, ManyToOne, OneToMany, Opti
 from dataverse.sandbox.dataverse.schema_columns import (
     boolean,
     choice,
+    columns_by_name,
     date_only,
     datetime_column,
     integer,
     lookup,
     memo,
     money,
+    organization_owned_columns,
     owned_columns,
     primary_key,
     state,
@@ -59,13 +61,9 @@ RATING_OPTIONS = (Option(1, "Hot"), Option(2, "Warm"), Option(3, "Cold"))
 PRIORITY_OPTIONS = (Option(0, "Low"), Option(1, "Normal"), Option(2, "High"))
 
 
-def _columns(*columns: Column) -> dict[str, Column]:
-    return {column.logical_name: column for column in columns}
-
-
 def _activity_columns(table: str, extra: tuple[Column, ...], states: tuple[Option, ...],
                       statuses: tuple[Option, ...]) -> dict[str, Column]:
-    return _columns(
+    return columns_by_name(
         primary_key("activityid", "Activity"),
         text("subject", "Subject", max_length=200, required="ApplicationRequired"),
         memo("description", "Description"),
@@ -86,7 +84,7 @@ def _activity_columns(table: str, extra: tuple[Column, ...], states: tuple[Optio
 def _tables() -> list[Table]:
     account = Table(
         "account", "accounts", "Account", "Accounts", "accountid", "name",
-        _columns(
+        columns_by_name(
             primary_key("accountid", "Account"),
             text("name", "Account Name", max_length=160, required="ApplicationRequired"),
             text("accountnumber", "Account Number", max_length=20),
@@ -111,7 +109,7 @@ def _tables() -> list[Table]:
     )
     contact = Table(
         "contact", "contacts", "Contact", "Contacts", "contactid", "fullname",
-        _columns(
+        columns_by_name(
             primary_key("contactid", "Contact"),
             text("firstname", "First Name", max_length=50, required="Recommended"),
             text("lastname", "Last Name", max_length=50, required="ApplicationRequired"),
@@ -135,7 +133,7 @@ def _tables() -> list[Table]:
     )
     opportunity = Table(
         "opportunity", "opportunities", "Opportunity", "Opportunities", "opportunityid", "name",
-        _columns(
+        columns_by_name(
             primary_key("opportunityid", "Opportunity"),
             text("name", "Topic", max_length=300, required="ApplicationRequired"),
             lookup("customerid", "Potential Customer", ("account", "contact"), kind="Customer"),
@@ -160,7 +158,7 @@ def _tables() -> list[Table]:
     )
     lead = Table(
         "lead", "leads", "Lead", "Leads", "leadid", "fullname",
-        _columns(
+        columns_by_name(
             primary_key("leadid", "Lead"),
             text("subject", "Topic", max_length=300, required="ApplicationRequired"),
             text("firstname", "First Name", max_length=50, required="Recommended"),
@@ -230,7 +228,8 @@ def _tables() -> list[Table]:
                  Option(5, "Canceled", 2)),
             ),
             # the addresses the documented examples read (PD reference/entities/email.md), numbered after the rest
-            **_columns(text("sender", "From", max_length=250), text("torecipients", "To Recipients", max_length=500)),
+            **columns_by_name(text("sender", "From", max_length=250),
+                              text("torecipients", "To Recipients", max_length=500)),
         },
         is_activity=True,
     )
@@ -244,7 +243,7 @@ def _tables() -> list[Table]:
     )
     systemuser = Table(
         "systemuser", "systemusers", "User", "Users", "systemuserid", "fullname",
-        _columns(
+        columns_by_name(
             primary_key("systemuserid", "User"),
             text("firstname", "First Name", max_length=64),
             text("lastname", "Last Name", max_length=64, required="SystemRequired"),
@@ -256,41 +255,35 @@ def _tables() -> list[Table]:
                  kind="Uniqueidentifier"),
             lookup("businessunitid", "Business Unit", ("businessunit",), required="SystemRequired"),
             boolean("isdisabled", "Status", true_label="Disabled", false_label="Enabled", create=False),
-            datetime_column("createdon", "Created On", create=False, update=False),
-            datetime_column("modifiedon", "Modified On", create=False, update=False),
-            versionnumber(),
+            *organization_owned_columns(),
         ),
         ownership="OrganizationOwned",
     )
     businessunit = Table(
         "businessunit", "businessunits", "Business Unit", "Business Units", "businessunitid", "name",
-        _columns(
+        columns_by_name(
             primary_key("businessunitid", "Business Unit"),
             text("name", "Name", max_length=160, required="SystemRequired"),
             lookup("parentbusinessunitid", "Parent Business", ("businessunit",)),
-            datetime_column("createdon", "Created On", create=False, update=False),
-            datetime_column("modifiedon", "Modified On", create=False, update=False),
-            versionnumber(),
+            *organization_owned_columns(),
         ),
         ownership="OrganizationOwned",
     )
     team = Table(
         "team", "teams", "Team", "Teams", "teamid", "name",
-        _columns(
+        columns_by_name(
             primary_key("teamid", "Team"),
             text("name", "Team Name", max_length=160, required="SystemRequired"),
             lookup("businessunitid", "Business Unit", ("businessunit",), required="SystemRequired"),
             lookup("administratorid", "Administrator", ("systemuser",), required="SystemRequired"),
             choice("teamtype", "Team Type", (Option(0, "Owner"), Option(1, "Access"))),
-            datetime_column("createdon", "Created On", create=False, update=False),
-            datetime_column("modifiedon", "Modified On", create=False, update=False),
-            versionnumber(),
+            *organization_owned_columns(),
         ),
         ownership="OrganizationOwned",
     )
     usersettings = Table(
         "usersettings", "usersettingscollection", "User Settings", "User Settings", "systemuserid", "",
-        _columns(
+        columns_by_name(
             primary_key("systemuserid", "User"),
             integer("timezonecode", "Time Zone"),
             integer("uilanguageid", "User Interface Language"),

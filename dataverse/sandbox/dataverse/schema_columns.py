@@ -67,6 +67,20 @@ def versionnumber() -> Column:
                   audit_enabled=False)
 
 
+def columns_by_name(*columns: Column) -> dict[str, Column]:
+    """A table's columns keyed by logical name, in the order given."""
+    return {column.logical_name: column for column in columns}
+
+
+def organization_owned_columns() -> tuple[Column, ...]:
+    """The system columns of an organization-owned table (no owner): when it was created and changed, its version."""
+    return (
+        datetime_column("createdon", "Created On", create=False, update=False),
+        datetime_column("modifiedon", "Modified On", create=False, update=False),
+        versionnumber(),
+    )
+
+
 def _unaudited(column: Column) -> Column:
     return dataclasses.replace(column, audit_enabled=False)
 

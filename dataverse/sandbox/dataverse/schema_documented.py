@@ -17,12 +17,11 @@ from __future__ import annotations
 from dataverse.sandbox.dataverse.model import Column, Option, Table
 from dataverse.sandbox.dataverse.schema_columns import (
     choice,
-    datetime_column,
     lookup,
     money,
+    organization_owned_columns,
     primary_key,
     text,
-    versionnumber,
 )
 
 ACCOUNT_CATEGORY_OPTIONS = (Option(1, "Preferred Customer"), Option(2, "Standard"))
@@ -50,9 +49,7 @@ def documented_tables() -> list[Table]:
         primary_key("roleid", "Role"),
         text("name", "Name", max_length=100, required="SystemRequired"),
         lookup("businessunitid", "Business Unit", ("businessunit",), required="SystemRequired", update=False),
-        datetime_column("createdon", "Created On", create=False, update=False),
-        datetime_column("modifiedon", "Modified On", create=False, update=False),
-        versionnumber(),
+        *organization_owned_columns(),
     )
     role = Table("role", "roles", "Security Role", "Security Roles", "roleid", "name",
                  {column.logical_name: column for column in role_columns}, ownership="OrganizationOwned")

@@ -9,16 +9,17 @@ from dataverse.sandbox.dataverse.model import Column, ManyToMany, Option, Table
 from dataverse.sandbox.dataverse.schema_columns import (
     boolean,
     choice,
+    columns_by_name,
     datetime_column,
     lookup,
     memo,
     money,
+    organization_owned_columns,
     owned_columns,
     primary_key,
     state,
     status,
     text,
-    versionnumber,
 )
 from dataverse.sandbox.dataverse.schema_relationships import Relationship
 
@@ -34,10 +35,6 @@ MANY_TO_MANY = (
 )
 
 
-def _columns(*columns: Column) -> dict[str, Column]:
-    return {column.logical_name: column for column in columns}
-
-
 def lead_link_columns() -> tuple[Column, ...]:
     """`originatingleadid` on the records QualifyLead creates (account, contact, opportunity)."""
     return (lookup("originatingleadid", "Originating Lead", ("lead",)),)
@@ -47,7 +44,7 @@ def sales_tables() -> list[Table]:
     opportunityclose = Table(
         "opportunityclose", "opportunitycloses", "Opportunity Close", "Opportunity Close Activities", "activityid",
         "subject",
-        _columns(
+        columns_by_name(
             primary_key("activityid", "Opportunity Close"),
             text("subject", "Subject", max_length=200),
             memo("description", "Description"),
@@ -65,22 +62,20 @@ def sales_tables() -> list[Table]:
     )
     competitor = Table(
         "competitor", "competitors", "Competitor", "Competitors", "competitorid", "name",
-        _columns(
+        columns_by_name(
             primary_key("competitorid", "Competitor"),
             text("name", "Name", max_length=100, required="ApplicationRequired"),
             text("websiteurl", "Website", max_length=200),
             memo("strengths", "Strengths"),
             memo("weaknesses", "Weaknesses"),
             money("reportedrevenue", "Reported Revenue"),
-            datetime_column("createdon", "Created On", create=False, update=False),
-            datetime_column("modifiedon", "Modified On", create=False, update=False),
-            versionnumber(),
+            *organization_owned_columns(),
         ),
         ownership="OrganizationOwned",
     )
     marketing_list = Table(
         "list", "lists", "Marketing List", "Marketing Lists", "listid", "listname",
-        _columns(
+        columns_by_name(
             primary_key("listid", "List"),
             text("listname", "Name", max_length=128, required="SystemRequired"),
             choice("createdfromcode", "Targeted At", LIST_MEMBER_TYPES),

@@ -14,6 +14,7 @@ import dataclasses
 from dataverse.sandbox.dataverse.model import Column, Option, Table
 from dataverse.sandbox.dataverse.schema_columns import (
     boolean,
+    columns_by_name,
     datetime_column,
     integer,
     lookup,
@@ -49,10 +50,6 @@ AUDIT_OPERATIONS = ((1, "Create"), (2, "Update"), (3, "Delete"), (4, "Access"))
 SAVED_QUERY_STATES = (Option(0, "Active"), Option(1, "Inactive"))
 
 
-def _columns(*columns: Column) -> dict[str, Column]:
-    return {column.logical_name: column for column in columns}
-
-
 def _memo(name: str, display: str, *, required: bool = False) -> Column:
     return Column(name, "Memo", display, required="SystemRequired" if required else "None", max_length=None)
 
@@ -79,7 +76,7 @@ def _view_columns() -> tuple[Column, ...]:
 def system_tables() -> list[Table]:
     savedquery = Table(
         "savedquery", "savedqueries", "View", "Views", "savedqueryid", "name",
-        _columns(
+        columns_by_name(
             primary_key("savedqueryid", "View"),
             *_view_columns(),
             boolean("isdefault", "Default", true_label="Yes", false_label="No"),
@@ -96,7 +93,7 @@ def system_tables() -> list[Table]:
     )
     userquery = Table(
         "userquery", "userqueries", "Saved View", "Saved Views", "userqueryid", "name",
-        _columns(
+        columns_by_name(
             primary_key("userqueryid", "User Query"),
             *_view_columns(),
             state(SAVED_QUERY_STATES),
@@ -106,7 +103,7 @@ def system_tables() -> list[Table]:
     )
     audit = Table(
         "audit", "audits", "Auditing", "Audits", "auditid", "",
-        {name: _read_only(column) for name, column in _columns(
+        {name: _read_only(column) for name, column in columns_by_name(
             primary_key("auditid", "Record Id"),
             Column("action", "Picklist", "Event", required="ApplicationRequired",
                    options=tuple(Option(value, label) for value, label in AUDIT_ACTIONS)),
@@ -125,7 +122,7 @@ def system_tables() -> list[Table]:
     )
     organization = Table(
         "organization", "organizations", "Organization", "Organizations", "organizationid", "name",
-        _columns(
+        columns_by_name(
             primary_key("organizationid", "Organization"),
             text("name", "Organization Name", max_length=160, required="SystemRequired", update=False),
             boolean("isauditenabled", "Is Auditing Enabled", true_label="Yes", false_label="No"),

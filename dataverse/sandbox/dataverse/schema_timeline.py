@@ -12,6 +12,7 @@ from dataverse.sandbox.dataverse.model import Column, Option, Table
 from dataverse.sandbox.dataverse.schema_columns import (
     boolean,
     choice,
+    columns_by_name,
     lookup,
     owned_columns,
     primary_key,
@@ -33,14 +34,10 @@ _PARTY_RELATIONSHIPS = {"account": "account_activity_parties", "contact": "conta
                         "lead": "lead_activity_parties", "systemuser": "system_user_activity_parties"}
 
 
-def _columns(*columns: Column) -> dict[str, Column]:
-    return {column.logical_name: column for column in columns}
-
-
 def timeline_tables() -> list[Table]:
     activityparty = Table(
         "activityparty", "activityparties", "Activity Party", "Activity Parties", "activitypartyid", "partyidname",
-        _columns(
+        columns_by_name(
             primary_key("activitypartyid", "Activity Party"),
             lookup("activityid", "Activity", ("activitypointer",), required="SystemRequired", update=False),
             lookup("partyid", "Party", PARTY_TARGETS),
@@ -53,7 +50,7 @@ def timeline_tables() -> list[Table]:
     )
     annotation = Table(
         "annotation", "annotations", "Note", "Notes", "annotationid", "subject",
-        _columns(
+        columns_by_name(
             primary_key("annotationid", "Note"),
             text("subject", "Title", max_length=500),
             Column("notetext", "Memo", "Description", max_length=100_000),
