@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from contextvars import ContextVar
 
 from mcp.server.auth.provider import AccessToken, TokenError
@@ -223,5 +223,3 @@ class TokenService:
         for listener in self._revocation_listeners:
             listener(grant_id)
 
-
-RevokeGrant = Callable[[str], Awaitable[None]]

@@ -23,7 +23,6 @@ _SHARED = "confirm"  # the runtime.group_states entry holding the shared parts
 class ConfirmationParts:
     book: ProposalBook
     schedule_expiry: Schedule
-    in_process_scheduler: InProcessExpiryScheduler | None
 
 
 def confirmation(runtime: ToolRuntime, *, propose_tool: str, confirm_tool: str) -> Confirmation | None:
@@ -45,12 +44,9 @@ def shared_parts(runtime: ToolRuntime) -> ConfirmationParts | None:
     if deps.store is None:
         logger.warning("two-step tools not registered: ToolDeps.store is not set")
         return None
-    scheduler = None
     schedule = deps.schedule_expiry
-    if schedule is None:
-        scheduler = InProcessExpiryScheduler(deps.store, audit=runtime.audit, clock=deps.clock)
-        schedule = scheduler.schedule
-    parts = ConfirmationParts(book=ProposalBook(deps.store, clock=deps.clock), schedule_expiry=schedule,
-                              in_process_scheduler=scheduler)
+    if schedule is None:  # no durable timer (tests, `make run`): expire proposals from this process
+        schedule = InProcessExpiryScheduler(deps.store, audit=runtime.audit, clock=deps.clock).schedule
+    parts = ConfirmationParts(book=ProposalBook(deps.store, clock=deps.clock), schedule_expiry=schedule)
     runtime.group_states[_SHARED] = parts
     return parts

@@ -33,8 +33,6 @@ LOOKUP_TABLE = "@Microsoft.Dynamics.CRM.lookuplogicalname"
 CHOICE_TYPES = frozenset({"Picklist", "State", "Status"})
 MULTI_CHOICE_TYPES = frozenset({"MultiSelectPicklist", "MultiSelectPicklistType"})
 LOOKUP_TYPES = frozenset({"Lookup", "Customer", "Owner"})
-PLAIN_TYPES = frozenset({"Money", "Decimal", "Double", "Integer", "BigInt", "Boolean", "String", "Memo",
-                         "Uniqueidentifier", "EntityName"})
 
 _DATE_TIME_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?Z$")
 _LOCAL_FORMATS = ("%m/%d/%Y %I:%M %p", "%d/%m/%Y %H:%M", "%m/%d/%Y %H:%M", "%d.%m.%Y %H:%M", "%Y-%m-%d %H:%M",
